@@ -1,0 +1,309 @@
+"""The mitmproxy addon: options, hooks and commands around the pure core.
+
+This is the only module of the package that imports mitmproxy. It turns a flow into a
+ResponseView, hands it to the Engine, and records what comes back on the flow, in the
+log (once per finding) and in the FindingStore behind the reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from mitmproxy import command, ctx, exceptions, flowfilter, http
+from mitmproxy.proxy.mode_specs import ReverseMode
+
+from .engine import Engine, ResponseView
+from .model import SEVERITIES, SEVERITY_RANK, Finding, parse_severity
+from .report.json_report import build_report, render_json, write_atomically
+from .rules import Ruleset, RulesError, load_ruleset
+from .state import FindingStore
+
+logger = logging.getLogger("headeraudit")
+
+MODES = ("audit", "fix")
+MARKERS = {
+    "critical": ":fire:",
+    "high": ":red_circle:",
+    "medium": ":orange_circle:",
+    "low": ":yellow_circle:",
+    "info": ":large_blue_circle:",
+}
+LOG_LEVELS = {"critical": logging.WARNING, "high": logging.WARNING, "medium": logging.WARNING, "low": logging.INFO, "info": logging.INFO}
+COMMENT_PREFIX = "headeraudit: "
+REPORT_FORMATS = (".json",)
+WATCH_INTERVAL = 1.0
+MAX_INTERNAL_ERRORS_LOGGED = 50
+
+
+def compile_filter(text: str) -> Any:
+    """A mitmproxy filter expression as a predicate; ValueError names the expression."""
+    matcher = flowfilter.parse(text)
+    return lambda flow: bool(matcher(flow))
+
+
+def _decode(raw: bytes) -> str:
+    # Header bytes are attacker-controlled and not always UTF-8; decode like mitmproxy does.
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _pairs(headers: http.Headers) -> list[tuple[str, str]]:
+    return [(_decode(name), _decode(value)) for name, value in headers.fields]
+
+
+def client_scheme(flow: http.HTTPFlow) -> str:
+    """The scheme the browser saw. In reverse mode the upstream scheme says nothing about
+    the client side (reverse:http://… may be served to the browser over TLS, and vice versa)."""
+    client = flow.client_conn
+    if isinstance(getattr(client, "proxy_mode", None), ReverseMode):
+        return "https" if client.tls_established else "http"
+    return flow.request.scheme
+
+
+def summarise(findings: Sequence[Finding]) -> str:
+    counts = {s: 0 for s in SEVERITIES}
+    for f in findings:
+        counts[f.severity] += 1
+    parts = [f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s]]
+    rules = list(dict.fromkeys(f.rule for f in findings))
+    return f"{COMMENT_PREFIX}{', '.join(parts)} — {', '.join(rules)}"
+
+
+class HeaderAudit:
+    def __init__(self) -> None:
+        self.ruleset: Ruleset | None = None
+        self.engine: Engine | None = None
+        self.store = FindingStore()
+        self.mode = "audit"
+        self.min_rank = 0
+        self.flow_filter: Any = None
+        self.report_paths: tuple[str, ...] = ()
+        self._watch_task: asyncio.Task | None = None
+        self._mtimes: dict[str, float | None] = {}
+        self._last_reload_error: str | None = None
+        self._internal_errors: set[str] = set()
+        self._store_full_logged = False
+
+    # ------------------------------------------------------------------ options
+
+    def load(self, loader) -> None:
+        loader.add_option(
+            "headeraudit_rules", str, "",
+            "Path of the rules file (YAML). Empty: the bundled default rules.yaml. "
+            "The file is watched and reloaded when it changes; a broken edit keeps the previous rules.",
+        )
+        loader.add_option("headeraudit_mode", str, "audit", "audit: report violations. fix: reserved for header rewriting.")
+        loader.add_option(
+            "headeraudit_filter", str, "",
+            "mitmproxy filter expression selecting the flows to audit (syntax of view_filter). Empty: all flows.",
+        )
+        loader.add_option(
+            "headeraudit_report", Sequence[str], [],
+            "Path(s) of report files, written when mitmproxy exits and on headeraudit.report. Format by extension: .json",
+        )
+        loader.add_option(
+            "headeraudit_min_severity", str, "info",
+            "Ignore findings below this severity: info, low, medium, high, critical.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        opts = ctx.options
+        if "headeraudit_mode" in updated:
+            mode = opts.headeraudit_mode.strip().lower()
+            if mode not in MODES:
+                raise exceptions.OptionsError(f"headeraudit_mode must be one of {', '.join(MODES)}, not {opts.headeraudit_mode!r}")
+            if mode == "fix":
+                raise exceptions.OptionsError("headeraudit_mode=fix is reserved and not available in this version; use audit")
+            self.mode = mode
+        if "headeraudit_min_severity" in updated:
+            try:
+                self.min_rank = SEVERITY_RANK[parse_severity(opts.headeraudit_min_severity)]
+            except ValueError as exc:
+                raise exceptions.OptionsError(f"headeraudit_min_severity: {exc}") from exc
+        if "headeraudit_filter" in updated:
+            text = opts.headeraudit_filter.strip()
+            try:
+                self.flow_filter = flowfilter.parse(text) if text else None
+            except ValueError as exc:
+                raise exceptions.OptionsError(f"headeraudit_filter: {exc}") from exc
+        if "headeraudit_report" in updated:
+            paths = tuple(p for p in opts.headeraudit_report if p)
+            for path in paths:
+                if os.path.splitext(path)[1].lower() not in REPORT_FORMATS:
+                    raise exceptions.OptionsError(
+                        f"headeraudit_report: cannot tell the format of {path!r}; use one of: {', '.join(REPORT_FORMATS)}"
+                    )
+            self.report_paths = paths
+        if "headeraudit_rules" in updated:
+            try:
+                self._install(load_ruleset(opts.headeraudit_rules or None, compile_filter))
+            except RulesError as exc:
+                raise exceptions.OptionsError(f"headeraudit_rules: {exc}") from exc
+
+    def _install(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self.engine = Engine(ruleset) if self.engine is None else self._successor(ruleset)
+        self._mtimes = {path: _mtime(path) for path in ruleset.files}
+        self._last_reload_error = None
+
+    def _successor(self, ruleset: Ruleset) -> Engine:
+        # Keep what stateful checks learnt (CORS origins per host) across reloads when the rule survives.
+        engine = Engine(ruleset)
+        old = {r.id: r for r in self.engine.ruleset.rules} if self.engine else {}
+        for rule in ruleset.rules:
+            previous = old.get(rule.id)
+            if previous is not None and not rule.check.pure and type(previous.check) is type(rule.check):
+                rule.check.seen = previous.check.seen
+        return engine
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def running(self) -> None:
+        if self._watch_task is None:
+            self._watch_task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        """mitmproxy reloads scripts, not our data files: poll the rules file(s) ourselves."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            try:
+                if any(_mtime(path) != seen for path, seen in self._mtimes.items()):
+                    self.reload_rules(trigger="changed")
+            except Exception as exc:  # never let the watcher die
+                logger.error(f"headeraudit: rules watcher failed: {exc}")
+
+    def reload_rules(self, trigger: str) -> bool:
+        path = ctx.options.headeraudit_rules or None
+        try:
+            ruleset = load_ruleset(path, compile_filter)
+        except RulesError as exc:
+            self._mtimes = {p: _mtime(p) for p in self._mtimes}  # report each broken state once
+            message = str(exc)
+            if message != self._last_reload_error:
+                logger.error(f"headeraudit: rules not reloaded ({trigger}), previous rules stay active: {message}")
+                self._last_reload_error = message
+            return False
+        self._install(ruleset)
+        logger.info(f"headeraudit: rules reloaded ({trigger}): {len(ruleset.rules)} rules from {ruleset.path}")
+        return True
+
+    def done(self) -> None:
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            self._watch_task = None
+        written = self.write_reports(self.report_paths)
+        totals = self.store.totals()
+        counts = ", ".join(f"{totals[s]} {s}" for s in reversed(SEVERITIES) if totals[s]) or "no findings"
+        where = f"; report: {', '.join(written)}" if written else ""
+        logger.info(f"headeraudit: {self.store.flows_audited} flows audited, {len(self.store.entries)} distinct findings ({counts}){where}")
+
+    def write_reports(self, paths: Sequence[str]) -> list[str]:
+        written = []
+        for path in paths:
+            try:
+                data = render_json(build_report(self.store, self.ruleset, self.mode, time.time()))
+                write_atomically(path, data)
+                written.append(path)
+            except OSError as exc:
+                logger.error(f"headeraudit: could not write report {path}: {exc.strerror or exc}; the previous file is kept")
+        return written
+
+    # ------------------------------------------------------------------ hooks
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response is None or self.engine is None:
+            return
+        if self.flow_filter is not None and not self.flow_filter(flow):
+            return
+        try:
+            self._audit(flow)
+        except Exception as exc:  # contained per flow: the response passes unchanged
+            self._internal_error(flow, exc)
+
+    def _audit(self, flow: http.HTTPFlow) -> None:
+        request, response = flow.request, flow.response
+        host = request.pretty_host.lower()
+        view = ResponseView(
+            scheme=client_scheme(flow), host=host, path=request.path, method=request.method,
+            status=response.status_code, headers=_pairs(response.headers), request_headers=_pairs(request.headers), flow=flow,
+        )
+        findings = self.engine.evaluate(view)
+        if self.min_rank:
+            findings = tuple(f for f in findings if SEVERITY_RANK[f.severity] >= self.min_rank)
+        new = self.store.record(host, request.pretty_url, findings, time.time())
+        for finding in new:
+            logger.log(
+                LOG_LEVELS[finding.severity],
+                f"headeraudit [{finding.severity.upper()}] {host} {finding.rule}: {finding.message} — {finding.header}: {finding.evidence}",
+            )
+        if self.store.dropped and not self._store_full_logged:
+            self._store_full_logged = True
+            logger.warning(f"headeraudit: finding store is full ({self.store.max_entries} entries); further new findings are counted as dropped")
+        if findings:
+            self._annotate(flow, findings)
+
+    def _annotate(self, flow: http.HTTPFlow, findings: Sequence[Finding]) -> None:
+        worst = max(findings, key=lambda f: SEVERITY_RANK[f.severity]).severity
+        flow.metadata["headeraudit"] = {"findings": [f.as_dict() for f in findings], "max_severity": worst}
+        lines = [line for line in flow.comment.splitlines() if not line.startswith(COMMENT_PREFIX)] if flow.comment else []
+        lines.append(summarise(findings))
+        flow.comment = "\n".join(lines)
+        flow.marked = MARKERS[worst]
+
+    def _internal_error(self, flow: http.HTTPFlow, exc: Exception) -> None:
+        key = f"{type(exc).__name__}: {exc}"[:200]
+        if key in self._internal_errors or len(self._internal_errors) >= MAX_INTERNAL_ERRORS_LOGGED:
+            return
+        self._internal_errors.add(key)
+        url = flow.request.pretty_url if flow.request else "?"
+        logger.warning(f"headeraudit: internal error while auditing {url[:200]}: {key} (the response was passed on unchanged)", exc_info=True)
+
+    # ------------------------------------------------------------------ commands
+
+    @command.command("headeraudit.reload")
+    def reload_command(self) -> None:
+        """Reload the rules file now; on error the previous rules stay active."""
+        if not self.reload_rules(trigger="command"):
+            raise exceptions.CommandError(f"rules not reloaded: {self._last_reload_error}")
+
+    @command.command("headeraudit.report")
+    def report_command(self, path: str = "") -> str:
+        """Write the report(s) now: to `path`, or to the paths of headeraudit_report."""
+        if path and os.path.splitext(path)[1].lower() not in REPORT_FORMATS:
+            raise exceptions.CommandError(f"cannot tell the format of {path!r}; use one of: {', '.join(REPORT_FORMATS)}")
+        paths = (path,) if path else self.report_paths
+        if not paths:
+            raise exceptions.CommandError("no report path: give one, or set headeraudit_report")
+        written = self.write_reports(paths)
+        if len(written) != len(paths):
+            raise exceptions.CommandError("some reports could not be written; see the event log")
+        return "report written: " + ", ".join(written)
+
+    @command.command("headeraudit.clear")
+    def clear_command(self) -> None:
+        """Forget all findings collected so far (flows keep their annotations)."""
+        self.store.clear()
+        self._store_full_logged = False
+
+    @command.command("headeraudit.findings")
+    def findings_command(self) -> str:
+        """The findings collected so far, one line each, worst first."""
+        entries = self.store.sorted_entries()
+        if not entries:
+            return f"headeraudit: no findings in {self.store.flows_audited} audited flows"
+        lines = [
+            f"[{e.finding.severity.upper()}] {e.host} {e.finding.rule} ×{e.count}: {e.finding.header}: {e.finding.evidence}"
+            for e in entries
+        ]
+        return "\n".join(lines)
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None

@@ -1,0 +1,1 @@
+"""Reporters: plain data in, bytes out, written atomically."""

@@ -1,0 +1,80 @@
+"""The JSON report (schema `headeraudit-report/1`, documented in README.md).
+
+Its size is bounded because the store is: at most `max_entries` findings with three
+example URLs each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from typing import Any
+
+from .. import __version__
+from ..model import SEVERITIES
+from ..rules import Ruleset
+from ..state import FindingStore
+
+SCHEMA_ID = "headeraudit-report/1"
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def build_report(store: FindingStore, ruleset: Ruleset | None, mode: str, now: float) -> dict[str, Any]:
+    findings = []
+    for entry in store.sorted_entries():
+        item = entry.as_dict()
+        item["first_seen"] = _iso(entry.first_seen)
+        item["last_seen"] = _iso(entry.last_seen)
+        findings.append(item)
+    return {
+        "schema": SCHEMA_ID,
+        "tool": "headeraudit",
+        "version": __version__,
+        "generated": _iso(now),
+        "mode": mode,
+        "ruleset": {
+            "path": ruleset.path if ruleset else None,
+            "sha256": ruleset.sha256 if ruleset else None,
+            "rules": len(ruleset.rules) if ruleset else 0,
+        },
+        "summary": {
+            "flows_audited": store.flows_audited,
+            "findings": len(store.entries),
+            "occurrences": store.occurrences,
+            "by_severity": store.totals(),
+            "dropped": store.dropped,
+        },
+        "findings": findings,
+        "hosts": [
+            {"host": host, "flows": stats.flows, "by_severity": {s: stats.by_severity[s] for s in SEVERITIES}}
+            for host, stats in sorted(store.hosts.items())
+        ],
+    }
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half a report,
+    and a failed write leaves the previous report in place."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".headeraudit-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def render_json(report: dict[str, Any]) -> bytes:
+    return (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -1,0 +1,320 @@
+"""rules.yaml -> a validated, compiled, immutable Ruleset.
+
+Every error names the file, the line and the rule id, because the person reading it is
+editing that file right now (and a bad reload must keep the previous rules running, so
+the message is all they get).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from .checks import COOKIE_KINDS, Check, SpecError, compile_check, compile_regex, expect_mapping, str_list
+from .conditions import Conditions, FilterCompiler, compile_conditions
+from .model import parse_severity
+from .yamlsource import SourceDict, YamlError, load_yaml
+
+RULE_KEYS = ("id", "target", "header", "severity", "message", "references", "when", "check", "fix")
+TOP_KEYS = ("version", "extends", "settings", "rules", "disable", "override")
+SETTINGS_KEYS = ("session_cookie_pattern",)
+FIX_KEYS = ("header", "set", "remove", "cookie_attributes", "hosts", "opt_in")
+ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+DEFAULT_SETTINGS: dict[str, Any] = {
+    # Observatory calls a cookie a session cookie when its name contains "sess" or
+    # "login"; we add the usual id/token names and leave CSRF tokens out (JavaScript
+    # must read those, so HttpOnly would break them).
+    "session_cookie_pattern": r"(?i)^(?!.*(?:csrf|xsrf)).*(?:sess|sid|auth|token|jwt|login|remember)",
+}
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used; str() is the whole user-facing message."""
+
+    def __init__(self, file: str, line: int | None, rule: str | None, message: str) -> None:
+        self.file, self.line, self.rule = file, line, rule
+        where = f"{file}:{line}" if line else file
+        who = f" rule {rule!r}:" if rule else ""
+        super().__init__(f"{where}:{who} {message}")
+
+
+@dataclass(frozen=True)
+class Fix:
+    """What fix mode does for a violated rule; applied by the addon, never by the core."""
+
+    header: str | None = None  # the header to set or remove when it is not the rule's own (frame protection -> X-Frame-Options)
+    set: str | None = None
+    remove: bool = False
+    cookie_attributes: tuple[str, ...] = ()
+    hosts: tuple[tuple[str, str], ...] = ()  # (host glob, value to set for that host)
+    opt_in: bool = False  # fixes that commonly break sites (COOP/COEP) are applied only when asked for
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.header is not None:
+            out["header"] = self.header
+        if self.set is not None:
+            out["set"] = self.set
+        if self.remove:
+            out["remove"] = True
+        if self.cookie_attributes:
+            out["cookie_attributes"] = list(self.cookie_attributes)
+        if self.hosts:
+            out["hosts"] = dict(self.hosts)
+        if self.opt_in:
+            out["opt_in"] = True
+        return out
+
+
+@dataclass(eq=False)
+class Rule:
+    id: str
+    target: str  # "header" or "cookie"
+    headers: tuple[str, ...]  # as written, for display
+    keys: tuple[str, ...]  # lower-cased header names, for lookup
+    severity: str
+    message: str
+    references: tuple[str, ...]
+    when: Conditions
+    check: Check
+    fix: Fix | None
+    source: str  # "file:line" where the rule was defined
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    rules: tuple[Rule, ...]
+    path: str
+    sha256: str
+    files: tuple[str, ...]  # every file read (the file and what it extends), for the watcher
+    session_cookie_pattern: re.Pattern[str]
+
+    def by_id(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+def default_rules_path() -> str:
+    return str(resources.files("headeraudit").joinpath("rules.yaml"))
+
+
+def load_ruleset(path: str | None = None, compile_filter: FilterCompiler | None = None) -> Ruleset:
+    """Load, merge (`extends`), validate and compile a rules file; raises RulesError."""
+    path = os.path.abspath(path) if path else default_rules_path()
+    raw_rules, settings, files, digest = _load_raw(path, [])
+    try:
+        session_pattern = compile_regex(settings["session_cookie_pattern"], "settings.session_cookie_pattern", None)
+    except SpecError as exc:
+        raise RulesError(path, None, None, str(exc)) from exc
+    compiled = tuple(_compile_rule(raw, session_pattern, compile_filter) for raw in raw_rules.values())
+    return Ruleset(compiled, path, digest.hexdigest(), tuple(files), session_pattern)
+
+
+def _read(path: str) -> tuple[Any, bytes]:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise RulesError(path, None, None, f"cannot read rules file: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulesError(path, None, None, f"rules file is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    try:
+        doc = load_yaml(text, path)
+    except YamlError as exc:
+        raise RulesError(path, exc.line, None, str(exc).split(": ", 1)[1]) from exc
+    return doc, data
+
+
+def _load_raw(path: str, chain: list[str]) -> tuple[dict[str, SourceDict], dict[str, Any], list[str], Any]:
+    """Return rule mappings by id (in order), settings, files read and a running hash."""
+    if path in chain:
+        raise RulesError(path, None, None, "extends loops back: " + " -> ".join(chain + [path]))
+    doc, data = _read(path)
+    if not isinstance(doc, Mapping):
+        raise RulesError(path, getattr(doc, "line", None), None, "a rules file must be a mapping with a 'rules' list (or 'extends')")
+    for key in doc:
+        if key not in TOP_KEYS:
+            raise RulesError(path, doc.line_of(str(key)), None, f"unknown top-level key {key!r}; allowed: {', '.join(TOP_KEYS)}")
+    if doc.get("version", 1) != 1:
+        raise RulesError(path, doc.line_of("version"), None, f"unsupported rules version {doc.get('version')!r}; this headeraudit reads version 1")
+
+    if "extends" in doc:
+        base = doc["extends"]
+        if not isinstance(base, str) or not base:
+            raise RulesError(path, doc.line_of("extends"), None, "extends must be 'default' or a path to another rules file")
+        base_path = default_rules_path() if base == "default" else os.path.join(os.path.dirname(path), base)
+        rules, settings, files, digest = _load_raw(os.path.abspath(base_path), chain + [path])
+    else:
+        rules, settings, files, digest = {}, dict(DEFAULT_SETTINGS), [], hashlib.sha256()
+    files = files + [path]
+    digest.update(data)
+
+    if "settings" in doc:
+        spec = doc["settings"]
+        if not isinstance(spec, Mapping):
+            raise RulesError(path, doc.line_of("settings"), None, "settings must be a mapping")
+        for key, value in spec.items():
+            if key not in SETTINGS_KEYS:
+                raise RulesError(path, spec.line_of(str(key)), None, f"unknown setting {key!r}; allowed: {', '.join(SETTINGS_KEYS)}")
+            settings[key] = value
+
+    for rule_id in _id_list(doc, "disable", path):
+        if rule_id not in rules:
+            raise RulesError(path, doc.line_of("disable"), rule_id, "cannot disable: no such rule in the extended ruleset")
+        del rules[rule_id]
+
+    overrides = doc.get("override", {})
+    if not isinstance(overrides, Mapping):
+        raise RulesError(path, doc.line_of("override"), None, "override must map rule ids to the keys to change")
+    for rule_id, changes in overrides.items():
+        line = overrides.line_of(str(rule_id))
+        if rule_id not in rules:
+            raise RulesError(path, line, str(rule_id), "cannot override: no such rule in the extended ruleset (disabled or misspelt?)")
+        if not isinstance(changes, Mapping):
+            raise RulesError(path, line, str(rule_id), "an override must be a mapping of rule keys")
+        if "id" in changes:
+            raise RulesError(path, changes.line_of("id"), str(rule_id), "an override cannot change the id")
+        merged = _deep_merge(rules[rule_id], changes)
+        merged.overridden_at = f"{path}:{line}"
+        rules[rule_id] = merged
+
+    new_rules = doc.get("rules", [])
+    if not isinstance(new_rules, list):
+        raise RulesError(path, doc.line_of("rules"), None, "rules must be a list of rule mappings")
+    for raw in new_rules:
+        if not isinstance(raw, Mapping):
+            raise RulesError(path, getattr(doc, "line_of", lambda k: None)("rules"), None, "each rule must be a mapping")
+        rule_id = raw.get("id")
+        if not isinstance(rule_id, str) or not ID_PATTERN.fullmatch(rule_id):
+            raise RulesError(path, raw.line, str(rule_id) if rule_id else None, "every rule needs an id in kebab-case (e.g. hsts-missing)")
+        if rule_id in rules:
+            first = rules[rule_id]
+            raise RulesError(
+                path, raw.line, rule_id,
+                f"duplicate rule id (first defined at {first.file}:{first.line}); to change an extended rule use 'override'",
+            )
+        rules[rule_id] = raw
+    return rules, settings, files, digest
+
+
+def _id_list(doc: SourceDict, key: str, path: str) -> tuple[str, ...]:
+    if key not in doc:
+        return ()
+    try:
+        return str_list(doc[key], key, doc.line_of(key))
+    except SpecError as exc:
+        raise RulesError(path, exc.line, None, str(exc)) from exc
+
+
+def _deep_merge(base: SourceDict, changes: Mapping[str, Any]) -> SourceDict:
+    """Mappings merge key by key, anything else replaces: lets an override change one threshold."""
+    merged = copy.copy(base)
+    merged.key_lines = dict(base.key_lines)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), SourceDict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+        if hasattr(changes, "line_of"):
+            merged.key_lines[str(key)] = changes.line_of(str(key))
+    return merged
+
+
+def _compile_rule(raw: SourceDict, session_pattern: re.Pattern[str], compile_filter: FilterCompiler | None) -> Rule:
+    rule_id = raw["id"]
+    where = getattr(raw, "overridden_at", None)
+
+    def fail(message: str, line: int | None) -> RulesError:
+        suffix = f" (rule defined at {raw.file}:{raw.line}, overridden at {where})" if where else ""
+        return RulesError(raw.file, line, rule_id, message + suffix)
+
+    try:
+        for key in raw:
+            if key not in RULE_KEYS:
+                raise SpecError(f"unknown key {key!r}; allowed: {', '.join(RULE_KEYS)}", raw.line_of(str(key)))
+        for key in ("severity", "message", "check"):
+            if key not in raw:
+                raise SpecError(f"missing required key {key!r}", raw.line)
+        target = raw.get("target", "header")
+        if target not in ("header", "cookie"):
+            raise SpecError("target must be header or cookie", raw.line_of("target"))
+        if target == "cookie":
+            headers = str_list(raw.get("header", "Set-Cookie"), "header", raw.line_of("header"))
+            if [h.lower() for h in headers] != ["set-cookie"]:
+                raise SpecError("a cookie rule judges Set-Cookie; leave header out or set it to Set-Cookie", raw.line_of("header"))
+        else:
+            if "header" not in raw:
+                raise SpecError("missing required key 'header' (the header name, or a list of names)", raw.line)
+            headers = str_list(raw["header"], "header", raw.line_of("header"))
+        try:
+            severity = parse_severity(raw["severity"])
+        except ValueError as exc:
+            raise SpecError(str(exc), raw.line_of("severity")) from exc
+        message = raw["message"]
+        if not isinstance(message, str) or not message.strip():
+            raise SpecError("message must be a non-empty string", raw.line_of("message"))
+        references = str_list(raw["references"], "references", raw.line_of("references")) if "references" in raw else ()
+        for ref in references:
+            if not re.match(r"https?://", ref):
+                raise SpecError(f"references must be URLs, got {ref!r}", raw.line_of("references"))
+        check = compile_check(raw["check"], raw.line_of("check"), session_pattern)
+        if (check.kind in COOKIE_KINDS) != (target == "cookie"):
+            raise SpecError("cookie checks need target: cookie, and a cookie rule needs a cookie check", raw.line_of("check"))
+        when = compile_conditions(raw.get("when"), raw.line_of("when"), compile_filter)
+        fix = _compile_fix(raw.get("fix"), raw.line_of("fix"), target) if "fix" in raw else None
+    except SpecError as exc:
+        raise fail(str(exc), exc.line) from exc
+    return Rule(
+        id=rule_id, target=target, headers=headers, keys=tuple(h.lower() for h in headers), severity=severity,
+        message=message.strip(), references=references, when=when, check=check, fix=fix, source=f"{raw.file}:{raw.line}",
+    )
+
+
+def _compile_fix(spec: Any, line: int | None, target: str) -> Fix:
+    spec = expect_mapping(spec, "fix", line)
+    for key in spec:
+        if key not in FIX_KEYS:
+            raise SpecError(f"unknown key {key!r} in fix; allowed: {', '.join(FIX_KEYS)}", spec.line_of(str(key)) if hasattr(spec, "line_of") else line)
+    actions = [k for k in ("set", "remove", "cookie_attributes") if k in spec]
+    if len(actions) != 1:
+        raise SpecError("fix needs exactly one of set, remove, cookie_attributes", line)
+    if target == "cookie" and actions[0] != "cookie_attributes":
+        raise SpecError("a cookie rule's fix is cookie_attributes (e.g. [HttpOnly])", line)
+    if target == "header" and actions[0] == "cookie_attributes":
+        raise SpecError("cookie_attributes only applies to target: cookie", line)
+    value = spec.get("set")
+    if value is not None and (not isinstance(value, (str, int)) or "\n" in str(value) or "\r" in str(value)):
+        raise SpecError("fix.set must be a one-line header value", line)
+    if "remove" in spec and spec["remove"] is not True:
+        raise SpecError("fix.remove takes the value true", line)
+    attributes = str_list(spec["cookie_attributes"], "fix.cookie_attributes", line) if "cookie_attributes" in spec else ()
+    for attr in attributes:
+        if not re.fullmatch(r"(?i)secure|httponly|samesite=(lax|strict|none)|partitioned", attr):
+            raise SpecError(f"fix.cookie_attributes: {attr!r} is not one of Secure, HttpOnly, SameSite=Lax|Strict|None, Partitioned", line)
+    hosts: tuple[tuple[str, str], ...] = ()
+    if "hosts" in spec:
+        host_map = expect_mapping(spec["hosts"], "fix.hosts", line)
+        if actions[0] != "set":
+            raise SpecError("fix.hosts (per-host values) only applies with set", line)
+        hosts = tuple((str(glob).lower(), str(val)) for glob, val in host_map.items())
+    header = spec.get("header")
+    if header is not None and (target == "cookie" or not isinstance(header, str) or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", header)):
+        raise SpecError("fix.header must be a header name (and cookie rules fix Set-Cookie itself)", line)
+    opt_in = spec.get("opt_in", False)
+    if not isinstance(opt_in, bool):
+        raise SpecError("fix.opt_in must be true or false", line)
+    return Fix(
+        header=header, set=None if value is None else str(value), remove=bool(spec.get("remove")), cookie_attributes=attributes,
+        hosts=hosts, opt_in=opt_in,
+    )

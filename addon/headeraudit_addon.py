@@ -1,0 +1,9 @@
+"""mitmproxy script: `mitmdump -s addon/headeraudit_addon.py` (also mitmweb, mitmproxy).
+
+mitmproxy puts this file's folder on sys.path, so the `headeraudit` package beside it is
+importable from a plain clone; an installed copy works the same.
+"""
+
+from headeraudit.mitm import HeaderAudit
+
+addons = [HeaderAudit()]
