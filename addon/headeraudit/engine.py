@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from .checks import Env, clip, parse_cookie
@@ -62,7 +63,9 @@ class Engine:
         def sets_session() -> bool:
             if not session:
                 pattern = self.ruleset.session_cookie_pattern
-                session.append(any(pattern.search(parse_cookie(line).name) for line in headers.get("set-cookie", ())))
+                now = datetime.now(timezone.utc)
+                cookies = (parse_cookie(line) for line in headers.get("set-cookie", ()))
+                session.append(any(pattern.search(c.name) and not c.is_deletion(now) for c in cookies))
             return session[0]
 
         for rule in rules:

@@ -138,7 +138,7 @@ class HeaderAudit:
                         f"headeraudit_report: cannot tell the format of {path!r}; use one of: {', '.join(REPORT_FORMATS)}"
                     )
             self.report_paths = paths
-        if "headeraudit_rules" in updated:
+        if "headeraudit_rules" in updated or self.ruleset is None:
             try:
                 self._install(load_ruleset(opts.headeraudit_rules or None, compile_filter))
             except RulesError as exc:

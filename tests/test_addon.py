@@ -1,0 +1,276 @@
+"""The mitmproxy adapter, driven by mitmproxy.test.taddons/tflow (async tests: see research notes §8)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import textwrap
+
+import pytest
+from mitmproxy import exceptions, http
+from mitmproxy.addons import view
+from mitmproxy.test import taddons, tflow
+from mitmproxy.test.tutils import treq, tresp
+
+from headeraudit.mitm import HeaderAudit
+
+
+def html_flow(headers=(), *, scheme="https", host="www.example.com", path="/", status=200, live=True, request_headers=()):
+    resp = tresp(status_code=status, headers=http.Headers([(b"content-type", b"text/html"), *headers]), content=b"<p>x</p>")
+    req = treq(scheme=scheme.encode(), host=host, port=443 if scheme == "https" else 80, path=path.encode(),
+               headers=http.Headers([(b"host", host.encode()), *request_headers]))
+    flow = tflow.tflow(req=req, resp=resp, live=live)
+    return flow
+
+
+def rule_ids(flow):
+    return {f["rule"] for f in flow.metadata.get("headeraudit", {}).get("findings", [])}
+
+
+async def test_flow_is_annotated_with_metadata_comment_and_marker():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        flow = html_flow()
+        addon.responseheaders(flow)
+        assert {"hsts-missing", "csp-missing", "xcto-missing"} <= rule_ids(flow)
+        assert flow.metadata["headeraudit"]["max_severity"] == "medium"
+        assert flow.marked == ":orange_circle:"
+        assert flow.comment.startswith("headeraudit: ") and "medium" in flow.comment and "hsts-missing" in flow.comment
+
+
+async def test_flow_comment_keeps_the_users_own_comment_and_replaces_ours():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        flow = html_flow()
+        flow.comment = "looked at this by hand"
+        addon.responseheaders(flow)
+        addon.responseheaders(flow)
+        lines = flow.comment.splitlines()
+        assert lines[0] == "looked at this by hand" and len(lines) == 2
+
+
+async def test_clean_flow_is_left_alone():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        flow = tflow.tflow(resp=tresp(headers=http.Headers([(b"content-type", b"image/png"), (b"x-content-type-options", b"nosniff")])))
+        flow.request.scheme = "http"
+        addon.responseheaders(flow)
+        assert "headeraudit" not in flow.metadata and not flow.marked and not flow.comment
+
+
+async def test_each_finding_is_logged_once_per_host(caplog):
+    caplog.set_level(logging.INFO)
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        for path in ("/a", "/b", "/c.png"):
+            addon.responseheaders(html_flow(path=path))
+        lines = [r.getMessage() for r in caplog.records if "hsts-missing" in r.getMessage()]
+        assert len(lines) == 1
+        assert lines[0].startswith("headeraudit [MEDIUM] www.example.com hsts-missing:")
+        addon.responseheaders(html_flow(host="other.example.com"))
+        assert len([r for r in caplog.records if "hsts-missing" in r.getMessage()]) == 2
+        entry = next(e for e in addon.store.entries.values() if e.finding.rule == "hsts-missing" and e.host == "www.example.com")
+        assert entry.count == 3 and len(entry.examples) == 3
+
+
+async def test_saved_flows_are_audited_too():
+    """Flows read with -r are not live; audit mode still judges them."""
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        flow = html_flow(live=False)
+        addon.responseheaders(flow)
+        assert "hsts-missing" in rule_ids(flow)
+
+
+async def test_filter_option_selects_flows():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        tctx.configure(addon, headeraudit_filter="~d audited.example.com")
+        skipped, audited = html_flow(), html_flow(host="audited.example.com")
+        addon.responseheaders(skipped)
+        addon.responseheaders(audited)
+        assert not rule_ids(skipped) and rule_ids(audited)
+
+
+async def test_min_severity_drops_lower_findings():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        tctx.configure(addon, headeraudit_min_severity="MEDIUM")
+        flow = html_flow()
+        addon.responseheaders(flow)
+        assert "hsts-missing" in rule_ids(flow) and "xcto-missing" not in rule_ids(flow)
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("headeraudit_mode", "loud", "must be one of audit, fix"),
+        ("headeraudit_mode", "fix", "reserved"),
+        ("headeraudit_min_severity", "urgent", "unknown severity"),
+        ("headeraudit_filter", "~zz", "headeraudit_filter"),
+        ("headeraudit_report", ["report.pdf"], "cannot tell the format"),
+        ("headeraudit_rules", "/nonexistent/rules.yaml", "cannot read rules file"),
+    ],
+)
+async def test_bad_option_values_are_refused_in_configure(option, value, message):
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        with pytest.raises(exceptions.OptionsError, match=message):
+            tctx.configure(addon, **{option: value})
+
+
+async def test_rules_option_error_names_file_line_and_rule(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n  - id: broken\n    header: X\n    severity: low\n    message: m\n    check: {matches: '('}\n")
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        with pytest.raises(exceptions.OptionsError) as info:
+            tctx.configure(addon, headeraudit_rules=str(path))
+        assert f"{path}:6" in str(info.value) and "'broken'" in str(info.value)
+
+
+def _rules_file(tmp_path, header="X-Required-One"):
+    path = tmp_path / "rules.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        rules:
+          - id: custom-required
+            header: {header}
+            severity: high
+            message: must be there
+            check: {{present: true}}
+        """))
+    return path
+
+
+async def test_reload_keeps_previous_rules_when_the_file_breaks(tmp_path, caplog):
+    path = _rules_file(tmp_path)
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        tctx.configure(addon, headeraudit_rules=str(path))
+        path.write_text("rules: [\n")
+        with pytest.raises(exceptions.CommandError, match="rules not reloaded"):
+            addon.reload_command()
+        assert any("previous rules stay active" in r.getMessage() for r in caplog.records)
+        flow = html_flow()
+        addon.responseheaders(flow)
+        assert rule_ids(flow) == {"custom-required"}
+        _rules_file(tmp_path, header="X-Required-Two")
+        addon.reload_command()
+        flow = html_flow()
+        addon.responseheaders(flow)
+        assert flow.metadata["headeraudit"]["findings"][0]["header"] == "X-Required-Two"
+
+
+async def test_watcher_picks_up_edits(tmp_path):
+    import asyncio
+
+    path = _rules_file(tmp_path)
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        tctx.configure(addon, headeraudit_rules=str(path))
+        addon.running()
+        try:
+            _rules_file(tmp_path, header="X-Edited")
+            os.utime(path, ns=(1, 1))  # a distinct mtime even on coarse clocks
+            for _ in range(40):
+                await asyncio.sleep(0.1)
+                if addon.ruleset.rules[0].headers == ("X-Edited",):
+                    break
+            assert addon.ruleset.rules[0].headers == ("X-Edited",)
+        finally:
+            addon.done()
+
+
+async def test_internal_error_is_contained_and_logged_once(caplog):
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        def boom(view):
+            raise RuntimeError("engine exploded")
+
+        addon.engine.evaluate = boom
+        flows = [html_flow(), html_flow()]
+        for flow in flows:
+            before = flow.response.headers.fields
+            addon.responseheaders(flow)
+            assert flow.response.headers.fields == before and "headeraudit" not in flow.metadata
+        assert len([r for r in caplog.records if "engine exploded" in r.getMessage()]) == 1
+
+
+async def test_report_command_and_done_write_json(tmp_path):
+    addon = HeaderAudit()
+    target = tmp_path / "out.json"
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        tctx.configure(addon, headeraudit_report=[str(target)])
+        addon.responseheaders(html_flow())
+        addon.responseheaders(html_flow(path="/two"))
+        assert "report written" in addon.report_command(str(tmp_path / "now.json"))
+        now = json.loads((tmp_path / "now.json").read_text())
+        assert now["schema"] == "headeraudit-report/1" and now["summary"]["flows_audited"] == 2
+        hsts = next(f for f in now["findings"] if f["rule"] == "hsts-missing")
+        assert hsts["count"] == 2 and hsts["host"] == "www.example.com" and len(hsts["examples"]) == 2
+        addon.done()
+        assert json.loads(target.read_text())["summary"]["flows_audited"] == 2
+
+
+async def test_report_write_failure_keeps_previous_file(tmp_path, caplog):
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        with pytest.raises(exceptions.CommandError):
+            addon.report_command(str(tmp_path / "missing-dir" / "r.json"))
+        assert any("could not write report" in r.getMessage() for r in caplog.records)
+
+
+async def test_clear_and_findings_commands():
+    addon = HeaderAudit()
+    with taddons.context(view.View(), addon) as tctx:
+        tctx.configure(addon)
+        addon.responseheaders(html_flow())
+        text = tctx.command(addon.findings_command)
+        assert "[MEDIUM] www.example.com hsts-missing" in text
+        tctx.command(addon.clear_command)
+        assert "no findings" in tctx.command(addon.findings_command)
+        assert tctx.master.commands.execute("headeraudit.findings") == tctx.command(addon.findings_command)
+
+
+async def test_hostile_header_bytes_do_not_break_the_flow():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        flow = html_flow([(b"content-security-policy", b"\xff\xfe script-src \x00"), (b"set-cookie", b"\xc3\x28=\xa0")])
+        addon.responseheaders(flow)
+        assert "csp-invalid" in rule_ids(flow)
+
+
+async def test_reverse_mode_judges_the_client_side_scheme():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        from mitmproxy.proxy.mode_specs import ProxyMode
+
+        flow = html_flow(scheme="https")  # upstream is https ...
+        flow.client_conn.proxy_mode = ProxyMode.parse("reverse:https://127.0.0.1:1")
+        flow.client_conn.timestamp_tls_setup = None  # ... but the browser spoke plain http to the proxy
+        addon.responseheaders(flow)
+        assert "hsts-missing" not in rule_ids(flow)
+
+
+async def test_script_file_loads_the_addon(tmp_path):
+    addon_path = os.path.join(os.path.dirname(__file__), "..", "addon", "headeraudit_addon.py")
+    with taddons.context() as tctx:
+        module = tctx.script(addon_path)
+        assert isinstance(module.addons[0], HeaderAudit)

@@ -1,0 +1,335 @@
+"""The rules file: validation errors name file, line and rule; extends/disable/override merge."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from headeraudit.engine import Engine, ResponseView
+from headeraudit.rules import RulesError, default_rules_path, load_ruleset
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str, name: str = "rules.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def error_of(path: str) -> RulesError:
+    with pytest.raises(RulesError) as info:
+        load_ruleset(path)
+    return info.value
+
+
+def test_bundled_rules_load_and_root_copy_is_the_same_file():
+    ruleset = load_ruleset()
+    assert len(ruleset.rules) >= 40
+    assert (REPO / "rules.yaml").read_bytes() == Path(default_rules_path()).read_bytes()
+    assert len(ruleset.sha256) == 64
+
+
+def test_default_rule_ids_are_the_documented_public_set():
+    ids = {rule.id for rule in load_ruleset().rules}
+    documented = {
+        "hsts-missing", "hsts-invalid", "hsts-max-age-low", "hsts-no-subdomains", "hsts-on-http", "hsts-multiple",
+        "csp-missing", "csp-report-only-only", "csp-invalid", "csp-unsafe-inline", "csp-unsafe-eval",
+        "csp-broad-source", "csp-no-object-src", "csp-no-base-uri", "csp-http-source", "csp-no-script-src",
+        "frame-protection-missing", "xfo-invalid", "xcto-missing", "xcto-invalid", "referrer-policy-unsafe",
+        "referrer-policy-invalid", "cookie-no-secure", "cookie-no-httponly", "cookie-samesite-missing",
+        "cookie-samesite-none-insecure", "cookie-prefix-invalid", "cors-wildcard", "cors-origin-reflected-credentials",
+        "cors-null-origin", "coop-invalid", "coep-invalid", "corp-invalid", "permissions-policy-missing",
+        "feature-policy-deprecated", "xxss-enabled", "expect-ct-deprecated", "hpkp-deprecated",
+        "server-version-disclosure", "tech-disclosure", "cache-sensitive-cacheable",
+    }
+    assert ids == documented
+    readme = (REPO / "README.md").read_text()
+    assert all(f"`{rule_id}`" in readme for rule_id in ids), "every rule id is documented in README.md"
+
+
+def test_every_default_rule_has_a_fix_except_csp_invalid():
+    """csp-invalid has no single right value: the fix is whatever csp-* fix replaces the policy."""
+    missing = {r.id for r in load_ruleset().rules if r.fix is None}
+    assert missing == {"csp-invalid"}
+
+
+def test_not_yaml_names_file_and_line(tmp_path):
+    path = write(tmp_path, "rules:\n  - id: a\n    check: [present\n")
+    err = error_of(path)
+    assert err.file == path and err.line is not None and "invalid YAML" in str(err)
+    assert str(err).startswith(f"{path}:")
+
+
+def test_unknown_rule_key_names_line_and_rule(tmp_path):
+    path = write(tmp_path, """\
+        rules:
+          - id: my-rule
+            header: X-Test
+            severity: low
+            message: m
+            chek: {present: true}
+        """)
+    err = error_of(path)
+    assert (err.line, err.rule) == (6, "my-rule")
+    assert "unknown key 'chek'" in str(err)
+
+
+def test_bad_regex_names_rule_and_line(tmp_path):
+    path = write(tmp_path, """\
+        rules:
+          - id: bad-regex
+            header: Server
+            severity: low
+            message: m
+            check: {matches: "(unclosed"}
+        """)
+    err = error_of(path)
+    assert err.rule == "bad-regex" and err.line == 6 and "bad regular expression" in str(err)
+
+
+def test_unknown_check_kind_lists_the_known_ones(tmp_path):
+    path = write(tmp_path, """\
+        rules:
+          - id: odd
+            header: Server
+            severity: low
+            message: m
+            check: {contains_maybe: x}
+        """)
+    err = error_of(path)
+    assert "unknown check kind 'contains_maybe'" in str(err) and "present" in str(err)
+
+
+def test_unknown_severity(tmp_path):
+    path = write(tmp_path, """\
+        rules:
+          - id: sev
+            header: Server
+            severity: urgent
+            message: m
+            check: {present: true}
+        """)
+    err = error_of(path)
+    assert err.rule == "sev" and err.line == 4 and "unknown severity 'urgent'" in str(err)
+
+
+def test_duplicate_id_points_at_both_definitions(tmp_path):
+    path = write(tmp_path, """\
+        rules:
+          - id: twice
+            header: A
+            severity: low
+            message: m
+            check: {present: true}
+          - id: twice
+            header: B
+            severity: low
+            message: m
+            check: {present: true}
+        """)
+    err = error_of(path)
+    assert err.rule == "twice" and err.line == 7 and f"{path}:2" in str(err)
+
+
+def test_id_clash_with_extended_default_suggests_override(tmp_path):
+    path = write(tmp_path, """\
+        extends: default
+        rules:
+          - id: hsts-missing
+            header: Strict-Transport-Security
+            severity: low
+            message: m
+            check: {present: true}
+        """)
+    err = error_of(path)
+    assert err.rule == "hsts-missing" and "override" in str(err)
+
+
+def test_duplicate_yaml_key_is_an_error(tmp_path):
+    path = write(tmp_path, "rules: []\nrules: []\n")
+    assert "duplicate key" in str(error_of(path))
+
+
+def test_cookie_check_needs_cookie_target(tmp_path):
+    path = write(tmp_path, """\
+        rules:
+          - id: c
+            header: Set-Cookie
+            severity: low
+            message: m
+            check: {cookie: {require_attributes: [secure]}}
+        """)
+    assert "target: cookie" in str(error_of(path))
+
+
+def test_unknown_top_level_key(tmp_path):
+    path = write(tmp_path, "rulez: []\n")
+    err = error_of(path)
+    assert err.line == 1 and "unknown top-level key 'rulez'" in str(err)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    err = error_of(str(tmp_path / "nope.yaml"))
+    assert "cannot read rules file" in str(err)
+
+
+def test_extends_loop_detected(tmp_path):
+    write(tmp_path, "extends: b.yaml\n", "a.yaml")
+    write(tmp_path, "extends: a.yaml\n", "b.yaml")
+    assert "loops back" in str(error_of(str(tmp_path / "a.yaml")))
+
+
+def test_filter_condition_needs_mitmproxy_compiler(tmp_path):
+    path = write(tmp_path, """\
+        rules:
+          - id: f
+            header: A
+            severity: low
+            message: m
+            when: {filter: "~d example.com"}
+            check: {present: true}
+        """)
+    assert "mitmproxy filter" in str(error_of(path))
+
+
+def _view(headers, scheme="https", ctype="text/html", status=200, host="www.example.com"):
+    return ResponseView(scheme, host, "/", "GET", status, [("Content-Type", ctype), *headers])
+
+
+def test_extends_disable_and_override_threshold_without_copying(tmp_path):
+    """A user's file changes one threshold, one severity and one condition; the rest is inherited."""
+    path = write(tmp_path, """\
+        extends: default
+        disable: [permissions-policy-missing, xcto-missing]
+        override:
+          hsts-max-age-low:
+            severity: medium
+            check: {directives: {min: {max-age: 15552000}}}
+          csp-missing:
+            when: {host: "*.internal.example"}
+        rules:
+          - id: x-custom-required
+            header: X-Custom
+            severity: high
+            message: X-Custom must be sent
+            check: {present: true}
+        """)
+    ruleset = load_ruleset(path)
+    ids = [r.id for r in ruleset.rules]
+    assert "permissions-policy-missing" not in ids and "xcto-missing" not in ids
+    assert ids[-1] == "x-custom-required"
+    assert ruleset.files == (default_rules_path(), path)
+    engine = Engine(ruleset)
+    # 200 days: below the default one year, above the overridden 180 days.
+    found = {f.rule: f for f in engine.evaluate(_view([("Strict-Transport-Security", "max-age=17280000")]))}
+    assert "hsts-max-age-low" not in found
+    found = {f.rule: f for f in engine.evaluate(_view([("Strict-Transport-Security", "max-age=86400")]))}
+    assert found["hsts-max-age-low"].severity == "medium"
+    assert "csp-missing" not in found  # host condition now excludes www.example.com
+    assert "csp-missing" in {f.rule for f in engine.evaluate(_view([], host="app.internal.example"))}
+    assert "x-custom-required" in found
+
+
+def test_override_error_names_user_file_and_rule(tmp_path):
+    path = write(tmp_path, """\
+        extends: default
+        override:
+          hsts-max-age-low:
+            check: {directives: {min: {max-age: -5}}}
+        """)
+    err = error_of(path)
+    assert err.rule == "hsts-max-age-low" and "non-negative integer" in str(err) and f"overridden at {path}:3" in str(err)
+
+
+def test_disable_unknown_rule_is_an_error(tmp_path):
+    path = write(tmp_path, "extends: default\ndisable: [no-such-rule]\n")
+    err = error_of(path)
+    assert err.rule == "no-such-rule" and err.line == 2
+
+
+def test_settings_session_cookie_pattern_is_overridable(tmp_path):
+    path = write(tmp_path, """\
+        extends: default
+        settings: {session_cookie_pattern: "^appstate$"}
+        """)
+    engine = Engine(load_ruleset(path))
+    found = {f.rule for f in engine.evaluate(_view([("Set-Cookie", "appstate=1; Secure; SameSite=Lax")]))}
+    assert "cookie-no-httponly" in found
+    found = {f.rule for f in engine.evaluate(_view([("Set-Cookie", "sessionid=1; Secure; SameSite=Lax")]))}
+    assert "cookie-no-httponly" not in found
+
+
+@pytest.mark.parametrize(
+    "check, message",
+    [
+        ("{valid: yaml}", "unknown grammar"),
+        ("{valid: {grammar: structured-token}}", "needs 'allowed'"),
+        ("{directives: {grammar: hsts}}", "at least one of"),
+        ("{csp: {forbidden_sources: {script-src: [example.com]}}}", "not a keyword"),
+        ("{present: false}", "takes the value true"),
+        ("{present: true, absent: true}", "exactly one kind"),
+        ("{equals: x, case_sensitive: maybe}", "true or false"),
+        ("{tokens: {separator: ','}}", "contains or not_contains"),
+        ("{referrer_policy: {forbidden: [leaky]}}", "unknown policy"),
+        ("{cors_reflection: {min_origins: 0}}", ">= 1"),
+        ("{present: true, missing_header: fail}", "applies to the directives and csp"),
+    ],
+)
+def test_check_spec_errors_are_specific(tmp_path, check, message):
+    path = write(tmp_path, f"""\
+        rules:
+          - id: r
+            header: X
+            severity: low
+            message: m
+            check: {check}
+        """)
+    err = error_of(path)
+    assert err.rule == "r" and message in str(err)
+
+
+@pytest.mark.parametrize(
+    "when, message",
+    [
+        ("{scheme: ftp}", "http and/or https"),
+        ("{status: [2xy]}", "not a status code"),
+        ("{colour: red}", "unknown key 'colour'"),
+        ("{document: yes-please}", "true or false"),
+    ],
+)
+def test_condition_errors_are_specific(tmp_path, when, message):
+    path = write(tmp_path, f"""\
+        rules:
+          - id: r
+            header: X
+            severity: low
+            message: m
+            when: {when}
+            check: {{present: true}}
+        """)
+    assert message in str(error_of(path))
+
+
+@pytest.mark.parametrize(
+    "fix, message",
+    [
+        ("{set: a, remove: true}", "exactly one of"),
+        ("{cookie_attributes: [HttpOnly]}", "only applies to target: cookie"),
+        ("{set: x, colour: red}", "unknown key 'colour'"),
+        ("{remove: true, hosts: {a: b}}", "only applies with set"),
+    ],
+)
+def test_fix_errors_are_specific(tmp_path, fix, message):
+    path = write(tmp_path, f"""\
+        rules:
+          - id: r
+            header: X
+            severity: low
+            message: m
+            check: {{present: true}}
+            fix: {fix}
+        """)
+    assert message in str(error_of(path))
