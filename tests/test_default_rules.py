@@ -383,3 +383,22 @@ def test_disclosure_is_reported_on_redirects_too(engine):
 )
 def test_malformed_headers_never_raise(engine, headers):
     rules(engine, headers, request_headers=[("Origin", "")])
+
+
+def test_checks_that_skip_absent_headers_really_say_nothing_about_them(ruleset):
+    """The engine only visits such checks when their header is present (engine._Plan)."""
+    from headeraudit.checks import Env
+
+    env = Env("h", {"origin": ["https://a"]}, {})
+    for rule in ruleset.rules:
+        if not rule.check.judges_absence:
+            assert rule.check.run((), env) == [], rule.id
+        else:
+            assert rule.check.run((), env), rule.id
+
+
+def test_findings_come_in_rule_order_whatever_the_header_order(engine):
+    forward = [("Content-Type", "text/html"), ("Server", "a/1"), ("X-Powered-By", "b")]
+    a = [f.rule for f in engine.evaluate(ResponseView("http", "h", "/", "GET", 200, forward))]
+    b = [f.rule for f in engine.evaluate(ResponseView("http", "h", "/", "GET", 200, forward[::-1]))]
+    assert a == b

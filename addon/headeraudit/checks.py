@@ -56,6 +56,11 @@ class Check:
     pure: bool = True
     fail_if_missing: bool = False  # `missing_header: fail`: an absent header is itself a violation
 
+    @property
+    def judges_absence(self) -> bool:
+        """Whether an absent header can be a violation; if not, the engine skips absent headers."""
+        return self.fail_if_missing
+
     def run(self, values: Sequence[str], env: Env | None) -> list[Violation]:  # pragma: no cover
         raise NotImplementedError
 
@@ -111,6 +116,7 @@ def compile_regex(pattern: Any, what: str, line: int | None, flags: int = 0) -> 
 
 class Present(Check):
     kind = "present"
+    judges_absence = True
 
     def run(self, values, env):
         return [] if values else [("missing", "")]

@@ -40,56 +40,93 @@ def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+class _Plan:
+    """The rules that apply to one (scheme, media type, status, method), arranged for a fast pass.
+
+    Most checks say nothing about an absent header, so they are indexed by header name and
+    only looked at when the response carries that header; the few that judge absence
+    (`present`, `missing_header: fail`) are visited every time.
+    """
+
+    __slots__ = ("absence", "by_header")
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        absence: list[tuple[int, Rule, int, str]] = []
+        by_header: dict[str, list[tuple[int, Rule, int, str]]] = {}
+        for position, rule in enumerate(rules):
+            for index, name in enumerate(rule.keys):
+                entry = (position, rule, index, name)
+                if rule.check.judges_absence:
+                    absence.append(entry)
+                else:
+                    by_header.setdefault(name, []).append(entry)
+        self.absence = tuple(absence)
+        self.by_header = {name: tuple(entries) for name, entries in by_header.items()}
+
+
 class Engine:
     def __init__(self, ruleset: Ruleset) -> None:
         self.ruleset = ruleset
-        self._applicable: dict[tuple[str, str, int, str], tuple[Rule, ...]] = {}
+        self._plans: dict[tuple[str, str, int, str], _Plan] = {}
         self._lower: dict[str, str] = {}
         self._findings: dict[tuple[str, str, str, str], Finding] = {}
 
     def evaluate(self, view: ResponseView) -> tuple[Finding, ...]:
         headers = self._index(view.headers)
         content_type = headers.get("content-type")
-        scheme = view.scheme.lower()
-        method = view.method.upper()
-        key = (scheme, media_type(content_type[0]) if content_type else "", view.status, method)
-        rules = self._applicable.get(key)
-        if rules is None:
-            rules = self._select(key)
-        findings: list[Finding] = []
-        env: Env | None = None
-        session: list[bool] = []
+        key = (view.scheme.lower(), media_type(content_type[0]) if content_type else "", view.status, view.method.upper())
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan(key)
+        found: list[tuple[int, tuple[Finding, ...]]] = []
+        context: list[Any] = [None, None]  # computed on demand: [Env, sets-a-session-cookie flag]
+        for entry in plan.absence:
+            self._apply(entry, headers.get(entry[3], ()), view, headers, context, found)
+        by_header = plan.by_header
+        for name, values in headers.items():
+            entries = by_header.get(name)
+            if entries is not None:
+                for entry in entries:
+                    self._apply(entry, values, view, headers, context, found)
+        if not found:
+            return ()
+        if len(found) > 1:
+            found.sort(key=lambda item: item[0])
+        return tuple(f for _, findings in found for f in findings)
 
+    def _apply(self, entry, values, view, headers, context, found) -> None:
+        position, rule, index, name = entry
+        if rule.dynamic and not self._dynamic_match(rule, view, headers, context):
+            return
+        check = rule.check
+        if check.pure:
+            cache_key = (name, *values)
+            result = rule.cache.get(cache_key)
+            if result is None:
+                result = self._run(rule, index, values, None)
+                if len(rule.cache) >= _CACHE_LIMIT:
+                    rule.cache.clear()
+                rule.cache[cache_key] = result
+        else:
+            result = self._run(rule, index, values, self._env(view, headers, context))
+        if result:
+            found.append((position, result))
+
+    def _env(self, view: ResponseView, headers: dict[str, list[str]], context: list[Any]) -> Env:
+        if context[0] is None:
+            context[0] = Env(view.host.lower(), self._index(view.request_headers), headers)
+        return context[0]
+
+    def _dynamic_match(self, rule: Rule, view: ResponseView, headers: dict[str, list[str]], context: list[Any]) -> bool:
         def sets_session() -> bool:
-            if not session:
-                pattern = self.ruleset.session_cookie_pattern
+            if context[1] is None:
                 now = datetime.now(timezone.utc)
+                pattern = self.ruleset.session_cookie_pattern
                 cookies = (parse_cookie(line) for line in headers.get("set-cookie", ()))
-                session.append(any(pattern.search(c.name) and not c.is_deletion(now) for c in cookies))
-            return session[0]
+                context[1] = any(pattern.search(c.name) and not c.is_deletion(now) for c in cookies)
+            return context[1]
 
-        for rule in rules:
-            when = rule.when
-            if when.dynamic and not when.dynamic_match(view.host.lower(), view.path.split("?", 1)[0], view.flow, headers, sets_session):
-                continue
-            check = rule.check
-            for index, name in enumerate(rule.keys):
-                values = headers.get(name, ())
-                if check.pure:
-                    cache_key = (name, *values)
-                    cached = rule.cache.get(cache_key)
-                    if cached is None:
-                        cached = self._run(rule, index, values, None)
-                        if len(rule.cache) >= _CACHE_LIMIT:
-                            rule.cache.clear()
-                        rule.cache[cache_key] = cached
-                else:
-                    if env is None:
-                        env = Env(view.host.lower(), self._index(view.request_headers), headers)
-                    cached = self._run(rule, index, values, env)
-                if cached:
-                    findings.extend(cached)
-        return tuple(findings)
+        return rule.when.dynamic_match(view.host.lower(), view.path.split("?", 1)[0], view.flow, headers, sets_session)
 
     def _index(self, pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
         lower = self._lower
@@ -107,12 +144,12 @@ class Engine:
                 values.append(value)
         return index
 
-    def _select(self, key: tuple[str, str, int, str]) -> tuple[Rule, ...]:
-        rules = tuple(r for r in self.ruleset.rules if r.when.static_match(*key))
-        if len(self._applicable) >= _APPLICABLE_LIMIT:
-            self._applicable.clear()
-        self._applicable[key] = rules
-        return rules
+    def _plan(self, key: tuple[str, str, int, str]) -> _Plan:
+        plan = _Plan([r for r in self.ruleset.rules if r.when.static_match(*key)])
+        if len(self._plans) >= _APPLICABLE_LIMIT:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
 
     def _run(self, rule: Rule, index: int, values: Sequence[str], env: Env | None) -> tuple[Finding, ...]:
         violations = rule.check.run(values, env)
@@ -132,6 +169,6 @@ class Engine:
         return tuple(out)
 
     def reset_cache(self) -> None:
-        self._applicable.clear()
+        self._plans.clear()
         for rule in self.ruleset.rules:
             rule.cache.clear()

@@ -86,6 +86,10 @@ class Rule:
     fix: Fix | None
     source: str  # "file:line" where the rule was defined
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    dynamic: bool = False  # has per-response conditions (host, path, filter, other headers)
+
+    def __post_init__(self) -> None:
+        self.dynamic = self.when.dynamic
 
 
 @dataclass(frozen=True)
