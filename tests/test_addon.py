@@ -7,13 +7,17 @@ import logging
 import os
 import textwrap
 
+import jsonschema
 import pytest
+from importlib import resources
 from mitmproxy import exceptions, http
 from mitmproxy.addons import view
 from mitmproxy.test import taddons, tflow
 from mitmproxy.test.tutils import treq, tresp
 
 from headeraudit.mitm import HeaderAudit
+
+REPORT_SCHEMA = json.loads(resources.files("headeraudit").joinpath("report.schema.json").read_text())
 
 
 def html_flow(headers=(), *, scheme="https", host="www.example.com", path="/", status=200, live=True, request_headers=()):
@@ -219,6 +223,7 @@ async def test_report_command_and_done_write_json(tmp_path):
         addon.responseheaders(html_flow(path="/two"))
         assert "report written" in addon.report_command(str(tmp_path / "now.json"))
         now = json.loads((tmp_path / "now.json").read_text())
+        jsonschema.validate(now, REPORT_SCHEMA, format_checker=jsonschema.FormatChecker())
         assert now["schema"] == "headeraudit-report/1" and now["summary"]["flows_audited"] == 2
         hsts = next(f for f in now["findings"] if f["rule"] == "hsts-missing")
         assert hsts["count"] == 2 and hsts["host"] == "www.example.com" and len(hsts["examples"]) == 2
