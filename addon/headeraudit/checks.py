@@ -44,11 +44,36 @@ def clip(text: str, limit: int = EVIDENCE_MAX) -> str:
 
 @dataclass
 class Env:
-    """What a non-pure check may look at besides its header's values."""
+    """What a non-pure check may look at besides its header's values.
+
+    `memory` is the check's own state, owned by the engine (not by the shared compiled
+    rule), so two engines over one ruleset never see each other's history.
+    """
 
     host: str
     request_headers: Mapping[str, list[str]]
     headers: Mapping[str, list[str]]
+    memory: dict[str, Any] = field(default_factory=dict)
+
+
+class _Lru:
+    """A small bounded cache: parse each distinct header value once, whichever rule asks."""
+
+    def __init__(self, parse: Callable[[Any], Any], limit: int = 512) -> None:
+        self.parse, self.limit = parse, limit
+        self.data: OrderedDict[Any, Any] = OrderedDict()
+
+    def __call__(self, key: Any) -> Any:
+        value = self.data.get(key)
+        if value is None:
+            value = self.data[key] = self.parse(key)
+            if len(self.data) > self.limit:
+                self.data.popitem(last=False)
+        return value
+
+
+cached_hsts = _Lru(parse_hsts)
+cached_csp = _Lru(lambda values: csp_parser.parse_csp(values))
 
 
 class Check:
@@ -209,11 +234,11 @@ class Valid(Check):
             return []
         if self.grammar == "hsts":
             # RFC 6797 §8.1: a UA processes only the first STS header field.
-            parsed = parse_hsts(values[0])
+            parsed = cached_hsts(values[0])
             return [(clip(values[0]), p.detail) for p in parsed.problems if p.fatal and p.code not in self.ignore]
         if self.grammar == "csp":
             out = []
-            for policy in csp_parser.parse_csp(values):
+            for policy in cached_csp(tuple(values)):
                 for p in policy.problems:
                     if p.code not in self.ignore:
                         out.append((clip(policy.raw), p.detail))
@@ -271,7 +296,7 @@ class Directives(Check):
 
     def _parse(self, values: Sequence[str]) -> dict[str, str | None] | None:
         if self.grammar == "hsts":
-            hsts = parse_hsts(values[0])
+            hsts = cached_hsts(values[0])
             if not hsts.valid:
                 return None  # an invalid header is the business of the `valid` check
             # Keep max-age an int: str() of a 5,000-digit number raises on CPython >= 3.11.
@@ -378,7 +403,7 @@ class CspCheck(Check):
     required_directives: tuple[str, ...]
 
     def run(self, values, env):
-        policies = csp_parser.parse_csp(values)
+        policies = cached_csp(tuple(values))
         if not policies:
             return [("missing", "")] if self.fail_if_missing else []
         out: list[Violation] = []
@@ -484,18 +509,8 @@ class CookieCheck(Check):
 
 
 _ATTRIBUTE_NAMES = {"secure": "Secure", "httponly": "HttpOnly"}
-_COOKIE_CACHE: OrderedDict[str, Any] = OrderedDict()
-
-
-def parse_cookie(line: str) -> Any:
-    """Parse a Set-Cookie line once; session ids make lines unique, so the cache is small and LRU."""
-    cookie = _COOKIE_CACHE.get(line)
-    if cookie is None:
-        cookie = cookie_parser.parse_set_cookie(line)
-        _COOKIE_CACHE[line] = cookie
-        if len(_COOKIE_CACHE) > 512:
-            _COOKIE_CACHE.popitem(last=False)
-    return cookie
+parse_cookie = _Lru(cookie_parser.parse_set_cookie)
+"""Set-Cookie lines carry session ids, so most are unique: the cache is small and LRU."""
 
 
 def _compile_cookie(arg: Any, line: int | None, session_pattern: re.Pattern[str]) -> CookieCheck:
@@ -542,7 +557,6 @@ class CorsReflection(Check):
     pure = False
     min_origins: int
     max_hosts: int = 4096
-    seen: OrderedDict[str, set[str]] = field(default_factory=OrderedDict)
 
     def run(self, values, env):
         if env is None or len(values) != 1:
@@ -554,11 +568,12 @@ class CorsReflection(Check):
         credentials = env.headers.get("access-control-allow-credentials", ())
         if values[0].strip() != origin or origin.lower() == "null" or not any(c.strip().lower() == "true" for c in credentials):
             return []
-        origins = self.seen.get(env.host)
+        seen = env.memory.setdefault("origins_by_host", OrderedDict())
+        origins = seen.get(env.host)
         if origins is None:
-            origins = self.seen[env.host] = set()
-            if len(self.seen) > self.max_hosts:
-                self.seen.popitem(last=False)
+            origins = seen[env.host] = set()
+            if len(seen) > self.max_hosts:
+                seen.popitem(last=False)
         if len(origins) < self.min_origins:
             origins.add(origin)
         if len(origins) >= self.min_origins:

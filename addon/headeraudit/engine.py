@@ -9,7 +9,7 @@ A proxy sees the same header values over and over, which makes the steady state 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -24,7 +24,11 @@ _APPLICABLE_LIMIT = 512
 
 @dataclass(slots=True)
 class ResponseView:
-    """What the engine needs to know about a response, free of any proxy type."""
+    """What the engine needs to know about a response, free of any proxy type.
+
+    `request_headers` may be a callable returning the pairs: only stateful checks (CORS
+    reflection) read them, so a proxy need not decode them for every response.
+    """
 
     scheme: str
     host: str
@@ -32,12 +36,17 @@ class ResponseView:
     method: str
     status: int
     headers: Sequence[tuple[str, str]]
-    request_headers: Sequence[tuple[str, str]] = ()
+    request_headers: Sequence[tuple[str, str]] | Callable[[], Sequence[tuple[str, str]]] = ()
     flow: Any = field(default=None, repr=False)  # opaque, for `when.filter` predicates only
 
 
 def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
+
+
+# An entry of a plan: (position among applicable rules, rule, index of the header in rule.keys,
+# lower-cased header name, the engine's result cache for that rule).
+_Entry = tuple[int, Rule, int, str, dict]
 
 
 class _Plan:
@@ -50,12 +59,12 @@ class _Plan:
 
     __slots__ = ("absence", "by_header")
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        absence: list[tuple[int, Rule, int, str]] = []
-        by_header: dict[str, list[tuple[int, Rule, int, str]]] = {}
+    def __init__(self, rules: Sequence[Rule], caches: dict[str, dict]) -> None:
+        absence: list[_Entry] = []
+        by_header: dict[str, list[_Entry]] = {}
         for position, rule in enumerate(rules):
             for index, name in enumerate(rule.keys):
-                entry = (position, rule, index, name)
+                entry = (position, rule, index, name, caches[rule.id])
                 if rule.check.judges_absence:
                     absence.append(entry)
                 else:
@@ -65,8 +74,17 @@ class _Plan:
 
 
 class Engine:
-    def __init__(self, ruleset: Ruleset) -> None:
+    """Evaluates responses; owns every cache and every piece of cross-response memory, so
+    engines over the same Ruleset are independent."""
+
+    def __init__(self, ruleset: Ruleset, memory: dict[str, dict[str, Any]] | None = None) -> None:
         self.ruleset = ruleset
+        self._caches: dict[str, dict] = {rule.id: {} for rule in ruleset.rules}
+        # Memory of stateful checks by rule id; pass the previous engine's to keep it across reloads.
+        self.memory: dict[str, dict[str, Any]] = {rule.id: {} for rule in ruleset.rules if not rule.check.pure}
+        for rule_id, state in (memory or {}).items():
+            if rule_id in self.memory:
+                self.memory[rule_id] = state
         self._plans: dict[tuple[str, str, int, str], _Plan] = {}
         self._lower: dict[str, str] = {}
         self._findings: dict[tuple[str, str, str, str], Finding] = {}
@@ -79,7 +97,7 @@ class Engine:
         if plan is None:
             plan = self._plan(key)
         found: list[tuple[int, tuple[Finding, ...]]] = []
-        context: list[Any] = [None, None]  # computed on demand: [Env, sets-a-session-cookie flag]
+        context: list[Any] = [None, None]  # computed on demand: [request headers, sets-a-session-cookie flag]
         for entry in plan.absence:
             self._apply(entry, headers.get(entry[3], ()), view, headers, context, found)
         by_header = plan.by_header
@@ -94,36 +112,38 @@ class Engine:
             found.sort(key=lambda item: item[0])
         return tuple(f for _, findings in found for f in findings)
 
-    def _apply(self, entry, values, view, headers, context, found) -> None:
-        position, rule, index, name = entry
+    def _apply(self, entry: _Entry, values, view: ResponseView, headers, context: list[Any], found: list) -> None:
+        position, rule, index, name, cache = entry
         if rule.dynamic and not self._dynamic_match(rule, view, headers, context):
             return
-        check = rule.check
-        if check.pure:
+        if rule.check.pure:
             cache_key = (name, *values)
-            result = rule.cache.get(cache_key)
+            result = cache.get(cache_key)
             if result is None:
                 result = self._run(rule, index, values, None)
-                if len(rule.cache) >= _CACHE_LIMIT:
-                    rule.cache.clear()
-                rule.cache[cache_key] = result
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[cache_key] = result
         else:
-            result = self._run(rule, index, values, self._env(view, headers, context))
+            if context[0] is None:
+                pairs = view.request_headers
+                context[0] = self._index(pairs() if callable(pairs) else pairs)
+            env = Env(view.host.lower(), context[0], headers, self.memory[rule.id])
+            result = self._run(rule, index, values, env)
         if result:
             found.append((position, result))
 
-    def _env(self, view: ResponseView, headers: dict[str, list[str]], context: list[Any]) -> Env:
-        if context[0] is None:
-            context[0] = Env(view.host.lower(), self._index(view.request_headers), headers)
-        return context[0]
-
-    def _dynamic_match(self, rule: Rule, view: ResponseView, headers: dict[str, list[str]], context: list[Any]) -> bool:
+    def _dynamic_match(self, rule: Rule, view: ResponseView, headers, context: list[Any]) -> bool:
         def sets_session() -> bool:
             if context[1] is None:
-                now = datetime.now(timezone.utc)
-                pattern = self.ruleset.session_cookie_pattern
-                cookies = (parse_cookie(line) for line in headers.get("set-cookie", ()))
-                context[1] = any(pattern.search(c.name) and not c.is_deletion(now) for c in cookies)
+                lines = headers.get("set-cookie")
+                if not lines:
+                    context[1] = False
+                else:
+                    now = datetime.now(timezone.utc)
+                    pattern = self.ruleset.session_cookie_pattern
+                    cookies = (parse_cookie(line) for line in lines)
+                    context[1] = any(pattern.search(c.name) and not c.is_deletion(now) for c in cookies)
             return context[1]
 
         return rule.when.dynamic_match(view.host.lower(), view.path.split("?", 1)[0], view.flow, headers, sets_session)
@@ -145,7 +165,7 @@ class Engine:
         return index
 
     def _plan(self, key: tuple[str, str, int, str]) -> _Plan:
-        plan = _Plan([r for r in self.ruleset.rules if r.when.static_match(*key)])
+        plan = _Plan([r for r in self.ruleset.rules if r.when.static_match(*key)], self._caches)
         if len(self._plans) >= _APPLICABLE_LIMIT:
             self._plans.clear()
         self._plans[key] = plan
@@ -169,6 +189,7 @@ class Engine:
         return tuple(out)
 
     def reset_cache(self) -> None:
+        """Forget cached results (not the memory of stateful checks)."""
         self._plans.clear()
-        for rule in self.ruleset.rules:
-            rule.cache.clear()
+        for cache in self._caches.values():
+            cache.clear()

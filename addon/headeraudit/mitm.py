@@ -46,13 +46,38 @@ def compile_filter(text: str) -> Any:
     return lambda flow: bool(matcher(flow))
 
 
+_DECODED: dict[bytes, str] = {}
+
+
 def _decode(raw: bytes) -> str:
-    # Header bytes are attacker-controlled and not always UTF-8; decode like mitmproxy does.
-    return raw.decode("utf-8", "surrogateescape")
+    """Header bytes are attacker-controlled and not always UTF-8; decode like mitmproxy does.
+    Most values repeat from response to response, so decoding is cached (bounded)."""
+    text = _DECODED.get(raw)
+    if text is None:
+        text = raw.decode("utf-8", "surrogateescape")
+        if len(_DECODED) >= 8192:
+            _DECODED.clear()
+        _DECODED[raw] = text
+    return text
 
 
 def _pairs(headers: http.Headers) -> list[tuple[str, str]]:
     return [(_decode(name), _decode(value)) for name, value in headers.fields]
+
+
+_HOSTS: dict[str, str] = {}
+
+
+def flow_host(request: http.Request) -> str:
+    """request.pretty_host (Host/:authority, IDNA-decoded, lower-cased), cached by the raw authority."""
+    raw = request.host_header or request.host
+    host = _HOSTS.get(raw)
+    if host is None:
+        host = request.pretty_host.lower()
+        if len(_HOSTS) >= 4096:
+            _HOSTS.clear()
+        _HOSTS[raw] = host
+    return host
 
 
 def client_scheme(flow: http.HTTPFlow) -> str:
@@ -87,6 +112,7 @@ class HeaderAudit:
         self._last_reload_error: str | None = None
         self._internal_errors: set[str] = set()
         self._store_full_logged = False
+        self._annotations: dict[tuple[Finding, ...], tuple[list[dict[str, str]], str, str]] = {}
 
     # ------------------------------------------------------------------ options
 
@@ -145,20 +171,12 @@ class HeaderAudit:
                 raise exceptions.OptionsError(f"headeraudit_rules: {exc}") from exc
 
     def _install(self, ruleset: Ruleset) -> None:
+        # Keep what stateful checks learnt (CORS origins per host) across reloads.
+        self.engine = Engine(ruleset, memory=self.engine.memory if self.engine else None)
         self.ruleset = ruleset
-        self.engine = Engine(ruleset) if self.engine is None else self._successor(ruleset)
+        self._annotations.clear()
         self._mtimes = {path: _mtime(path) for path in ruleset.files}
         self._last_reload_error = None
-
-    def _successor(self, ruleset: Ruleset) -> Engine:
-        # Keep what stateful checks learnt (CORS origins per host) across reloads when the rule survives.
-        engine = Engine(ruleset)
-        old = {r.id: r for r in self.engine.ruleset.rules} if self.engine else {}
-        for rule in ruleset.rules:
-            previous = old.get(rule.id)
-            if previous is not None and not rule.check.pure and type(previous.check) is type(rule.check):
-                rule.check.seen = previous.check.seen
-        return engine
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -226,15 +244,16 @@ class HeaderAudit:
 
     def _audit(self, flow: http.HTTPFlow) -> None:
         request, response = flow.request, flow.response
-        host = request.pretty_host.lower()
+        host = flow_host(request)
         view = ResponseView(
             scheme=client_scheme(flow), host=host, path=request.path, method=request.method,
-            status=response.status_code, headers=_pairs(response.headers), request_headers=_pairs(request.headers), flow=flow,
+            status=response.status_code, headers=_pairs(response.headers),
+            request_headers=lambda: _pairs(request.headers), flow=flow,
         )
         findings = self.engine.evaluate(view)
         if self.min_rank:
             findings = tuple(f for f in findings if SEVERITY_RANK[f.severity] >= self.min_rank)
-        new = self.store.record(host, request.pretty_url, findings, time.time())
+        new = self.store.record(host, lambda: request.pretty_url, findings, time.time())
         for finding in new:
             logger.log(
                 LOG_LEVELS[finding.severity],
@@ -246,12 +265,24 @@ class HeaderAudit:
         if findings:
             self._annotate(flow, findings)
 
-    def _annotate(self, flow: http.HTTPFlow, findings: Sequence[Finding]) -> None:
-        worst = max(findings, key=lambda f: SEVERITY_RANK[f.severity]).severity
-        flow.metadata["headeraudit"] = {"findings": [f.as_dict() for f in findings], "max_severity": worst}
-        lines = [line for line in flow.comment.splitlines() if not line.startswith(COMMENT_PREFIX)] if flow.comment else []
-        lines.append(summarise(findings))
-        flow.comment = "\n".join(lines)
+    def _annotate(self, flow: http.HTTPFlow, findings: tuple[Finding, ...]) -> None:
+        # The engine hands out the same Finding objects for the same headers, so the
+        # annotation of a findings tuple is computed once and shared (bounded).
+        cached = self._annotations.get(findings)
+        if cached is None:
+            worst = max(findings, key=lambda f: SEVERITY_RANK[f.severity]).severity
+            cached = ([f.as_dict() for f in findings], worst, summarise(findings))
+            if len(self._annotations) >= 1024:
+                self._annotations.clear()
+            self._annotations[findings] = cached
+        as_dicts, worst, summary = cached
+        flow.metadata["headeraudit"] = {"findings": [dict(d) for d in as_dicts], "max_severity": worst}
+        if flow.comment:
+            lines = [line for line in flow.comment.splitlines() if not line.startswith(COMMENT_PREFIX)]
+            lines.append(summary)
+            flow.comment = "\n".join(lines)
+        else:
+            flow.comment = summary
         flow.marked = MARKERS[worst]
 
     def _internal_error(self, flow: http.HTTPFlow, exc: Exception) -> None:

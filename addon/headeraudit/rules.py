@@ -85,7 +85,6 @@ class Rule:
     check: Check
     fix: Fix | None
     source: str  # "file:line" where the rule was defined
-    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     dynamic: bool = False  # has per-response conditions (host, path, filter, other headers)
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ The store is capped: past the cap new entries are counted as dropped, never stor
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .model import SEVERITIES, Finding
@@ -67,8 +67,11 @@ class FindingStore:
                 stats = self.hosts[host] = HostStats()
         return host, stats
 
-    def record(self, host: str, url: str, findings: Iterable[Finding], now: float) -> list[Finding]:
-        """Count a flow's findings; return those seen for the first time (to be logged)."""
+    def record(self, host: str, url: str | Callable[[], str], findings: Iterable[Finding], now: float) -> list[Finding]:
+        """Count a flow's findings; return those seen for the first time (to be logged).
+
+        `url` may be a callable: building a URL costs, and it is only needed while an entry
+        still collects examples."""
         host, stats = self._host(host)
         stats.flows += 1
         self.flows_audited += 1
@@ -86,8 +89,12 @@ class FindingStore:
                 new.append(finding)
             entry.count += 1
             entry.last_seen = now
-            if len(entry.examples) < MAX_EXAMPLES and url not in entry.examples:
-                entry.examples.append(url[:URL_MAX])
+            if len(entry.examples) < MAX_EXAMPLES:
+                if callable(url):
+                    url = url()
+                example = url[:URL_MAX]
+                if example not in entry.examples:
+                    entry.examples.append(example)
         return new
 
     def sorted_entries(self) -> list[Entry]:
