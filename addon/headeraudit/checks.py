@@ -493,7 +493,7 @@ class CookieCheck(Check):
                 continue
             if self.name_pattern is not None and not self.name_pattern.search(cookie.name):
                 continue
-            name = clip(cookie.name or "(no name)", 80)
+            name = cookie_label(cookie)
             for attribute in self.require_attributes:
                 if not getattr(cookie, attribute):
                     out.append((name, f"cookie {name} lacks {_ATTRIBUTE_NAMES[attribute]}"))
@@ -509,6 +509,11 @@ class CookieCheck(Check):
 
 
 _ATTRIBUTE_NAMES = {"secure": "Secure", "httponly": "HttpOnly"}
+
+
+def cookie_label(cookie: Any) -> str:
+    """A cookie's evidence: its name, never its value (values are secrets)."""
+    return clip(cookie.name or "(no name)", 80)
 parse_cookie = _Lru(cookie_parser.parse_set_cookie)
 """Set-Cookie lines carry session ids, so most are unique: the cache is small and LRU."""
 

@@ -1,0 +1,180 @@
+"""Findings + Ruleset -> header edits (pure). Applying them to a flow is the addon's job.
+
+A fix must be idempotent and closed: auditing the fixed headers shows no finding of a rule
+whose fix was applied. So each header gets one value (the first violated rule in ruleset
+order wins), every line of a replaced header goes, and cookie fixes follow what the
+browser needs rather than a fixed attribute list where those differ (name prefixes).
+
+Plain http is special: HSTS is never injected there (RFC 6797 §8.1: ignored anyway) and
+`Secure` is never added to a cookie (the browser would refuse to store it). Where Secure
+is what a rule asks for, the http fallback keeps the preview honest: `SameSite=None`
+becomes `SameSite=Lax`; a `__Secure-`/`__Host-` cookie, which no browser stores over http,
+is dropped — removing it changes nothing the browser would have done.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .checks import cookie_label, parse_cookie
+from .model import Finding
+from .rules import Rule, Ruleset
+
+STS = "strict-transport-security"
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    action: str  # "set", "remove" or "cookie"
+    header: str
+    value: str | None  # the new value ("set"), the rewritten Set-Cookie line ("cookie"; None = dropped)
+    rule: str
+    detail: str = ""  # cookie edits: what changed, e.g. "sessionid +HttpOnly +SameSite=Lax"
+
+    @property
+    def label(self) -> str:
+        """Short form for flow comments: +Header (added), ~Header (replaced), -Header (removed)."""
+        if self.action == "cookie":
+            return f"~Set-Cookie {self.detail}"
+        return f"{'-' if self.action == 'remove' else self.detail or '+'}{self.header}"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"action": self.action, "header": self.header, "value": self.value, "rule": self.rule, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class FixResult:
+    edits: tuple[Edit, ...]
+    headers: tuple[tuple[str, str], ...]  # the response headers after the edits, in order
+
+
+class Fixer:
+    """Compiled once per Ruleset; `fix` is called per response."""
+
+    def __init__(self, ruleset: Ruleset, opt_in: bool = False) -> None:
+        self.rules: dict[str, Rule] = {r.id: r for r in ruleset.rules if r.fix is not None and (opt_in or not r.fix.opt_in)}
+
+    def fixable(self, rule_id: str) -> bool:
+        return rule_id in self.rules
+
+    def fix(self, findings: Sequence[Finding], headers: Sequence[tuple[str, str]], scheme: str, host: str) -> FixResult:
+        sets: dict[str, tuple[str, str, str]] = {}  # lower name -> (name, value, rule id)
+        removes: dict[str, tuple[str, str]] = {}
+        cookie_rules: dict[str, list[Rule]] = {}  # cookie name -> rules to satisfy
+        for finding in findings:
+            rule = self.rules.get(finding.rule)
+            if rule is None:
+                continue
+            fix = rule.fix
+            if rule.target == "cookie":
+                cookie_rules.setdefault(finding.evidence, []).append(rule)
+                continue
+            header = fix.header or finding.header
+            key = header.lower()
+            if fix.set is not None:
+                if key == STS and scheme != "https":
+                    continue
+                sets.setdefault(key, (header, _value_for(fix.set, fix.hosts, host), rule.id))
+            elif fix.remove:
+                removes.setdefault(key, (header, rule.id))
+        if not (sets or removes or cookie_rules):
+            return FixResult((), tuple(headers))
+
+        out: list[tuple[str, str]] = []
+        edits: list[Edit] = []
+        emitted: set[str] = set()
+        removed: set[str] = set()
+        for name, value in headers:
+            key = name.lower()
+            if key in sets:
+                if key not in emitted:
+                    emitted.add(key)
+                    header, new_value, rule_id = sets[key]
+                    out.append((name, new_value))
+                    if new_value != value or sum(1 for n, _ in headers if n.lower() == key) > 1:
+                        edits.append(Edit("set", header, new_value, rule_id, "~"))
+                continue
+            if key in removes:
+                if key not in removed:
+                    removed.add(key)
+                    edits.append(Edit("remove", name, None, removes[key][1]))
+                continue
+            if key == "set-cookie" and cookie_rules:
+                cookie = parse_cookie(value)
+                wanted = cookie_rules.get(cookie_label(cookie))
+                if wanted:
+                    line, detail = _fix_cookie(value, cookie, wanted, scheme)
+                    if line != value:
+                        edits.append(Edit("cookie", "Set-Cookie", line, wanted[0].id, detail))
+                    if line is not None:
+                        out.append((name, line))
+                    continue
+            out.append((name, value))
+        for key, (header, new_value, rule_id) in sets.items():
+            if key not in emitted:
+                out.append((header, new_value))
+                edits.append(Edit("set", header, new_value, rule_id, "+"))
+        return FixResult(tuple(edits), tuple(out))
+
+
+def _value_for(default: str, hosts: tuple[tuple[str, str], ...], host: str) -> str:
+    for pattern, value in hosts:
+        if fnmatch.fnmatchcase(host.lower(), pattern):
+            return value
+    return default
+
+
+def _fix_cookie(line: str, cookie, rules: Sequence[Rule], scheme: str) -> tuple[str | None, str]:
+    """Rewrite one Set-Cookie line so the given rules pass; None drops the line."""
+    name = cookie.name
+    lower = name.lower()
+    wanted: dict[str, str | None] = {}  # attribute (lower) -> value (None: flag)
+    for rule in rules:
+        for attribute in rule.fix.cookie_attributes:
+            attr, _, value = attribute.partition("=")
+            wanted[attr.lower()] = value if _ else None
+        if getattr(rule.check, "valid_prefix", False):
+            # 6265bis §4.1.3: what each prefix requires, whatever the rule's attribute list says.
+            wanted["secure"] = None
+            if lower.startswith("__host-"):
+                wanted["path"] = "/"
+                wanted["domain"] = ""  # remove
+            if lower.startswith(("__http-", "__host-http-")):
+                wanted["httponly"] = None
+    if scheme != "https" and "secure" in wanted:
+        del wanted["secure"]
+        if lower.startswith(("__secure-", "__host-")):
+            return None, f"{name} dropped (a {name.split('-', 1)[0]}- cookie is never stored over http)"
+        if cookie.samesite == "none":
+            wanted["samesite"] = "Lax"
+    segments = line.split(";")
+    head, attributes = segments[0], [s for s in segments[1:] if s.strip()]
+    changes: list[str] = []
+    kept: list[str] = []
+    for segment in attributes:
+        attr, has_value, current = (part.strip() for part in segment.partition("="))
+        target = wanted.get(attr.lower(), None if attr.lower() not in wanted else None)
+        if attr.lower() in wanted:
+            if target == "":  # a removal (Domain on a __Host- cookie)
+                changes.append(f"-{_ATTRIBUTE_SPELLING.get(attr.lower(), attr)}")
+                continue
+            if target is not None and current.lower() != target.lower():
+                continue  # wrong value: the wanted one is appended below
+        kept.append(segment)
+    present = {s.split("=", 1)[0].strip().lower(): (s.split("=", 1)[1].strip() if "=" in s else None) for s in kept}
+    for attr, target in wanted.items():
+        if target == "":
+            continue
+        if attr in present and (target is None or (present[attr] or "").lower() == target.lower()):
+            continue
+        text = _ATTRIBUTE_SPELLING.get(attr, attr.capitalize()) + ("" if target is None else f"={target}")
+        kept.append(" " + text)
+        changes.append(f"+{text}")
+    if not changes:
+        return line, ""
+    return ";".join([head, *kept]), f"{name} {' '.join(changes)}"
+
+
+_ATTRIBUTE_SPELLING = {"secure": "Secure", "httponly": "HttpOnly", "samesite": "SameSite", "partitioned": "Partitioned", "path": "Path", "domain": "Domain"}

@@ -1,0 +1,159 @@
+"""Fix planning: closed (no finding of a fixed rule remains), idempotent, and safe on plain http."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from headeraudit.engine import Engine, ResponseView
+from headeraudit.fixes import Fixer
+from headeraudit.parsers.cookies import parse_set_cookie
+from headeraudit.rules import load_ruleset
+
+
+@pytest.fixture(scope="module")
+def ruleset():
+    return load_ruleset()
+
+
+def run(ruleset, headers, scheme="https", host="www.example.com", status=200, opt_in=False):
+    engine, fixer = Engine(ruleset), Fixer(ruleset, opt_in=opt_in)
+    before = engine.evaluate(ResponseView(scheme, host, "/", "GET", status, headers))
+    result = fixer.fix(before, headers, scheme, host)
+    after = engine.evaluate(ResponseView(scheme, host, "/", "GET", status, list(result.headers)))
+    return fixer, before, result, after
+
+
+def header(result, name):
+    return [v for n, v in result.headers if n.lower() == name.lower()]
+
+
+def test_missing_headers_are_added_with_owasp_values(ruleset):
+    _, _, result, after = run(ruleset, [("Content-Type", "text/html")])
+    labels = {e.label for e in result.edits}
+    assert {"+Strict-Transport-Security", "+Content-Security-Policy", "+X-Frame-Options", "+X-Content-Type-Options"} <= labels
+    assert header(result, "Strict-Transport-Security") == ["max-age=63072000; includeSubDomains"]
+    assert after == ()
+
+
+def test_disclosing_headers_are_removed(ruleset):
+    _, _, result, _ = run(ruleset, [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"), ("X-Powered-By", "PHP/8"), ("Server", "nginx/1.2")])
+    assert not header(result, "X-Powered-By") and not header(result, "Server")
+    assert {"-X-Powered-By", "-Server"} <= {e.label for e in result.edits}
+
+
+def test_a_replaced_header_keeps_one_line(ruleset):
+    headers = [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"),
+               ("Strict-Transport-Security", "max-age=1"), ("Strict-Transport-Security", "max-age=2")]
+    _, _, result, after = run(ruleset, headers)
+    assert header(result, "Strict-Transport-Security") == ["max-age=63072000; includeSubDomains"] and after == ()
+
+
+def test_hsts_is_never_injected_on_plain_http(ruleset):
+    _, _, result, _ = run(ruleset, [("Content-Type", "text/html")], scheme="http")
+    assert not header(result, "Strict-Transport-Security")
+
+
+def test_cookie_attributes_are_added_to_flagged_cookies_only(ruleset):
+    headers = [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"),
+               ("Set-Cookie", "sessionid=s3cr3t; Path=/"), ("Set-Cookie", "theme=dark; Secure; SameSite=Lax")]
+    _, _, result, after = run(ruleset, headers)
+    lines = header(result, "Set-Cookie")
+    assert lines[0] == "sessionid=s3cr3t; Path=/; Secure; HttpOnly; SameSite=Lax"
+    assert lines[1] == "theme=dark; Secure; SameSite=Lax"
+    assert after == ()
+
+
+def test_secure_is_never_added_on_http_samesite_none_becomes_lax(ruleset):
+    _, _, result, after = run(ruleset, [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"), ("Set-Cookie", "id=1; SameSite=None")], scheme="http")
+    assert header(result, "Set-Cookie") == ["id=1; SameSite=Lax"]
+    assert after == ()
+
+
+def test_prefixed_cookie_over_http_is_dropped_because_browsers_reject_it(ruleset):
+    _, _, result, _ = run(ruleset, [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"), ("Set-Cookie", "__Secure-id=1; SameSite=Lax")], scheme="http")
+    assert header(result, "Set-Cookie") == []
+    assert any("dropped" in e.detail for e in result.edits)
+
+
+def test_host_prefix_cookie_gets_root_path_and_loses_domain(ruleset):
+    _, _, result, after = run(ruleset, [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"),
+                                        ("Set-Cookie", "__Host-id=1; Domain=example.com; Path=/app; SameSite=Lax")])
+    cookie = parse_set_cookie(header(result, "Set-Cookie")[0])
+    assert cookie.secure and cookie.path == "/" and cookie.domain is None and not cookie.prefix_problems()
+    assert after == ()
+
+
+def test_opt_in_fixes_only_when_enabled(ruleset):
+    headers = [("Content-Type", "text/html"), ("Cross-Origin-Opener-Policy", "bogus")]
+    _, _, result, after = run(ruleset, headers)
+    assert header(result, "Cross-Origin-Opener-Policy") == ["bogus"] and "coop-invalid" in {f.rule for f in after}
+    _, _, result, after = run(ruleset, headers, opt_in=True)
+    assert header(result, "Cross-Origin-Opener-Policy") == ["same-origin"] and "coop-invalid" not in {f.rule for f in after}
+
+
+def test_per_host_fix_value(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "extends: default\noverride:\n  csp-missing:\n    fix:\n      hosts: {\"app.example.com\": \"default-src 'self' https://cdn.example.com; object-src 'none'; base-uri 'none'; frame-ancestors 'none'\"}\n"
+    )
+    _, _, result, _ = run(load_ruleset(str(path)), [("Content-Type", "text/html")], host="app.example.com")
+    assert header(result, "Content-Security-Policy")[0].startswith("default-src 'self' https://cdn.example.com")
+    _, _, result, _ = run(load_ruleset(str(path)), [("Content-Type", "text/html")], host="www.example.com")
+    assert header(result, "Content-Security-Policy")[0].startswith("default-src 'self'; form-action")
+
+
+def test_no_findings_no_edits(ruleset):
+    headers = [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff")]
+    _, before, result, _ = run(ruleset, headers, scheme="http")
+    assert before == () and result.edits == () and list(result.headers) == headers
+
+
+# ---------------------------------------------------------------- properties over generated header sets
+
+HEADER_VALUES = {
+    "Content-Type": ["text/html", "text/html; charset=utf-8", "application/json", "image/png", "application/xhtml+xml"],
+    "Strict-Transport-Security": ["max-age=63072000; includeSubDomains; preload", "max-age=0", "max-age=abc", "includeSubDomains", "max-age=100", 'max-age="31536000"', "max-age=1; max-age=2"],
+    "Content-Security-Policy": ["default-src 'self'", "script-src * 'unsafe-inline' 'unsafe-eval'", "default-src; script-src 'nonce-abc12345' 'strict-dynamic'", "img-src http://x.example", "script-src 'self'; script-src 'unsafe-inline'", "object-src data:", "frame-ancestors 'none'", "bogus!!", ""],
+    "Content-Security-Policy-Report-Only": ["script-src 'none'", "default-src 'self'"],
+    "X-Frame-Options": ["DENY", "SAMEORIGIN", "ALLOW-FROM https://a.example", "DENY, SAMEORIGIN", "allowall", ""],
+    "X-Content-Type-Options": ["nosniff", "NOSNIFF", "sniff", ""],
+    "Referrer-Policy": ["no-referrer", "unsafe-url", "whimsy", "origin, whimsy", "strict-origin-when-cross-origin"],
+    "Set-Cookie": ["sessionid=1", "sessionid=1; Secure; HttpOnly; SameSite=Strict", "theme=1; SameSite=None", "__Host-a=1; Path=/x", "__Secure-b=1", "auth_token=x; samesite=bogus", "csrftoken=1", "novalue", "sid=; Max-Age=0", "__Host-Http-c=1; Secure; Path=/", "__Http-d=1"],
+    "Access-Control-Allow-Origin": ["*", "null", "https://a.example"],
+    "Access-Control-Allow-Credentials": ["true"],
+    "Cross-Origin-Opener-Policy": ["same-origin", '"same-origin"', "bogus"],
+    "Cross-Origin-Embedder-Policy": ["require-corp", "bogus"],
+    "Cross-Origin-Resource-Policy": ["same-site", "Same-Origin"],
+    "Permissions-Policy": ["geolocation=()"],
+    "Feature-Policy": ["camera 'none'"],
+    "X-XSS-Protection": ["0", "1; mode=block"],
+    "Expect-CT": ["max-age=0"],
+    "Public-Key-Pins": ['pin-sha256="x"'],
+    "Server": ["nginx", "Apache/2.4.1"],
+    "X-Powered-By": ["PHP/8.1"],
+    "X-AspNet-Version": ["4.0"],
+    "Cache-Control": ["no-store", "public, max-age=600", "private"],
+}
+
+header_sets = st.lists(
+    st.sampled_from(sorted(HEADER_VALUES)).flatmap(lambda name: st.tuples(st.just(name), st.sampled_from(HEADER_VALUES[name]))),
+    max_size=14,
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    headers=header_sets,
+    scheme=st.sampled_from(["https", "http"]),
+    status=st.sampled_from([200, 404, 500, 302]),
+    opt_in=st.booleans(),
+)
+def test_fixes_are_closed_and_idempotent(ruleset, headers, scheme, status, opt_in):
+    """Auditing a fixed response shows no finding of any rule whose fix applies; fixing again changes nothing."""
+    fixer, _, result, after = run(ruleset, headers, scheme=scheme, status=status, opt_in=opt_in)
+    leftover = [f for f in after if fixer.fixable(f.rule)]
+    assert leftover == [], (leftover, result.headers)
+    again = fixer.fix(after, result.headers, scheme, "www.example.com")
+    assert again.edits == () and again.headers == result.headers
