@@ -71,8 +71,9 @@ def test_secure_is_never_added_on_http_samesite_none_becomes_lax(ruleset):
     assert after == ()
 
 
-def test_prefixed_cookie_over_http_is_dropped_because_browsers_reject_it(ruleset):
-    _, _, result, _ = run(ruleset, [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"), ("Set-Cookie", "__Secure-id=1; SameSite=Lax")], scheme="http")
+@pytest.mark.parametrize("name", ["__Secure-id", "__Host-id", "__Http-id", "__host-http-id"])
+def test_prefixed_cookie_over_http_is_dropped_because_browsers_reject_it(ruleset, name):
+    _, _, result, _ = run(ruleset, [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"), ("Set-Cookie", f"{name}=1; SameSite=Lax")], scheme="http")
     assert header(result, "Set-Cookie") == []
     assert any("dropped" in e.detail for e in result.edits)
 

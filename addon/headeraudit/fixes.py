@@ -8,8 +8,8 @@ browser needs rather than a fixed attribute list where those differ (name prefix
 Plain http is special: HSTS is never injected there (RFC 6797 §8.1: ignored anyway) and
 `Secure` is never added to a cookie (the browser would refuse to store it). Where Secure
 is what a rule asks for, the http fallback keeps the preview honest: `SameSite=None`
-becomes `SameSite=Lax`; a `__Secure-`/`__Host-` cookie, which no browser stores over http,
-is dropped — removing it changes nothing the browser would have done.
+becomes `SameSite=Lax`; a `__Secure-`/`__Host-`/`__Http-` cookie, which no browser stores over http,
+(or __Http-) is dropped — removing it changes nothing the browser would have done.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def _fix_cookie(line: str, cookie, rules: Sequence[Rule], scheme: str) -> tuple[
                 wanted["httponly"] = None
     if scheme != "https" and "secure" in wanted:
         del wanted["secure"]
-        if lower.startswith(("__secure-", "__host-")):
+        if lower.startswith(("__secure-", "__host-", "__http-")):  # every prefix requires Secure
             return None, f"{name} dropped (a {name.split('-', 1)[0]}- cookie is never stored over http)"
         if cookie.samesite == "none":
             wanted["samesite"] = "Lax"
