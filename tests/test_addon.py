@@ -121,6 +121,7 @@ async def test_min_severity_drops_lower_findings():
         ("headeraudit_min_severity", "urgent", "unknown severity"),
         ("headeraudit_filter", "~zz", "headeraudit_filter"),
         ("headeraudit_report", ["report.pdf"], "cannot tell the format"),
+        ("headeraudit_report", ["/nonexistent-dir/report.json"], "not a writable directory"),
         ("headeraudit_rules", "/nonexistent/rules.yaml", "cannot read rules file"),
     ],
 )
@@ -252,13 +253,26 @@ async def test_clear_and_findings_commands():
         assert tctx.master.commands.execute("headeraudit.findings") == tctx.command(addon.findings_command)
 
 
-async def test_hostile_header_bytes_do_not_break_the_flow():
+async def test_hostile_header_bytes_do_not_break_the_flow(tmp_path):
+    """Undecodable bytes and terminal escapes end up escaped in evidence, log, report and flow file."""
+    from mitmproxy import io
+
     addon = HeaderAudit()
     with taddons.context(addon) as tctx:
         tctx.configure(addon)
-        flow = html_flow([(b"content-security-policy", b"\xff\xfe script-src \x00"), (b"set-cookie", b"\xc3\x28=\xa0")])
+        flow = html_flow([(b"content-security-policy", b"\xff\xfe script-src \x00"), (b"set-cookie", b"\xc3\x28=\xa0"),
+                          (b"server", b"Apache/2.4.1 \xff\x1b[31mred")])
         addon.responseheaders(flow)
         assert "csp-invalid" in rule_ids(flow)
+        server = next(f for f in flow.metadata["headeraudit"]["findings"] if f["rule"] == "server-version-disclosure")
+        assert server["evidence"] == "Apache/2.4.1 \\udcff\\x1b[31mred"
+        addon.report_command(str(tmp_path / "r.json"))
+        assert "\\udcff" in (tmp_path / "r.json").read_text(encoding="utf-8")
+        with open(tmp_path / "f.mitm", "wb") as fh:
+            io.FlowWriter(fh).add(flow)
+        with open(tmp_path / "f.mitm", "rb") as fh:
+            (loaded,) = list(io.FlowReader(fh).stream())
+        assert loaded.comment == flow.comment
 
 
 async def test_reverse_mode_judges_the_client_side_scheme():

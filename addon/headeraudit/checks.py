@@ -36,9 +36,21 @@ class SpecError(ValueError):
         self.line = line
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """Header values are attacker-controlled: control characters (terminal escapes, CR/LF)
+    and the lone surrogates that stand for undecodable bytes are shown as \\xNN/\\uNNNN, so
+    evidence is safe in a terminal and encodes to UTF-8 (JSON report, -w flow files)."""
+    if _UNPRINTABLE.search(text) is None:
+        return text
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
+
+
 def clip(text: str, limit: int = EVIDENCE_MAX) -> str:
-    """Evidence is a dedup key and goes into logs: keep it one bounded line."""
-    text = text.replace("\r", " ").replace("\n", " ")
+    """Evidence is a dedup key and goes into logs: keep it one bounded, printable line."""
+    text = printable(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

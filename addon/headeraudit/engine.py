@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .checks import Env, clip, parse_cookie
+from .checks import Env, clip, parse_cookie, printable
 from .model import Finding
 from .rules import Rule, Ruleset
 
@@ -182,7 +182,7 @@ class Engine:
             finding = self._findings.get(fkey)
             if finding is None:
                 message = f"{rule.message} ({clip(detail)})" if detail else rule.message
-                finding = Finding(rule.id, rule.severity, header, message, evidence)
+                finding = Finding(rule.id, rule.severity, header, message, printable(evidence))
                 if len(self._findings) < 65536:
                     self._findings[fkey] = finding
             out.append(finding)

@@ -163,6 +163,10 @@ class HeaderAudit:
                     raise exceptions.OptionsError(
                         f"headeraudit_report: cannot tell the format of {path!r}; use one of: {', '.join(REPORT_FORMATS)}"
                     )
+            for path in paths:
+                directory = os.path.dirname(os.path.abspath(path))
+                if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+                    raise exceptions.OptionsError(f"headeraudit_report: cannot write {path!r}: {directory} is not a writable directory")
             self.report_paths = paths
         if "headeraudit_rules" in updated or self.ruleset is None:
             try:

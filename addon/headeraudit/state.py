@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .checks import printable
 from .model import SEVERITIES, Finding
 
 MAX_EXAMPLES = 3
@@ -72,7 +73,7 @@ class FindingStore:
 
         `url` may be a callable: building a URL costs, and it is only needed while an entry
         still collects examples."""
-        host, stats = self._host(host)
+        host, stats = self._host(printable(host))
         stats.flows += 1
         self.flows_audited += 1
         new: list[Finding] = []
@@ -92,7 +93,7 @@ class FindingStore:
             if len(entry.examples) < MAX_EXAMPLES:
                 if callable(url):
                     url = url()
-                example = url[:URL_MAX]
+                example = printable(url[:URL_MAX])
                 if example not in entry.examples:
                     entry.examples.append(example)
         return new

@@ -77,4 +77,5 @@ def write_atomically(path: str, data: bytes) -> None:
 
 
 def render_json(report: dict[str, Any]) -> bytes:
-    return (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    # Evidence is made printable upstream; backslashreplace is the belt to those braces.
+    return (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Run both headeraudit benchmarks and print one Markdown block (paste into the README).
+#
+#   bench/run_all.sh            # full: engine ~1 min, proxy ~3 min
+#   bench/run_all.sh --quick    # a smoke run of both, well under a minute
+#
+# Interpreter: $PYTHON, else /work/.venv11/bin/python (needs mitmproxy; the engine is
+# imported from <repo>/addon). drHEADer runs in bench/.venv-drheader, created on first
+# use. wrk and nginx come from Debian; they are installed here when missing and we are root.
+# Progress goes to stderr, the results to stdout: bench/run_all.sh > results.md
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PY="${PYTHON:-/work/.venv11/bin/python}"
+QUICK=()
+for arg in "$@"; do
+    case "$arg" in
+        --quick) QUICK=(--quick) ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        *) echo "run_all.sh: unknown argument $arg (only --quick)" >&2; exit 2 ;;
+    esac
+done
+
+if ! command -v wrk >/dev/null || ! { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "[run_all] installing wrk and nginx from Debian ..." >&2
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >&2
+    else
+        echo "[run_all] wrk and nginx are needed for the proxy bench: apt-get install -y wrk nginx" >&2
+        exit 2
+    fi
+fi
+
+echo "## Benchmarks"
+echo
+echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uname -m)), $("$PY" -V 2>&1)." \
+     "Ratios are measured side by side in one run; absolute numbers depend on the machine and its load."
+echo
+"$PY" "$HERE/engine_bench.py" "${QUICK[@]}"
+echo
+"$PY" "$HERE/proxy_bench.py" "${QUICK[@]}"
