@@ -117,7 +117,7 @@ async def test_min_severity_drops_lower_findings():
     "option, value, message",
     [
         ("headeraudit_mode", "loud", "must be one of audit, fix"),
-        ("headeraudit_mode", "fix", "reserved"),
+        ("headeraudit_csp_preview", "enforce-later", "empty or report-only"),
         ("headeraudit_min_severity", "urgent", "unknown severity"),
         ("headeraudit_filter", "~zz", "headeraudit_filter"),
         ("headeraudit_report", ["report.pdf"], "cannot tell the format"),
@@ -293,3 +293,150 @@ async def test_script_file_loads_the_addon(tmp_path):
     with taddons.context() as tctx:
         module = tctx.script(addon_path)
         assert isinstance(module.addons[0], HeaderAudit)
+
+
+# ---------------------------------------------------------------- fix mode
+
+
+def fixed_headers(flow):
+    return {k.lower(): v for k, v in flow.response.headers.items(multi=True)}
+
+
+async def test_fix_mode_rewrites_live_responses_and_records_what_changed(tmp_path):
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_mode="fix", headeraudit_report=[str(tmp_path / "r.json")])
+        flow = html_flow([(b"x-powered-by", b"PHP/8.1"), (b"set-cookie", b"sessionid=s3cr3t; Path=/")])
+        original = flow.response.headers.fields
+        addon.responseheaders(flow)
+        headers = fixed_headers(flow)
+        assert headers["strict-transport-security"] == "max-age=63072000; includeSubDomains"
+        assert "x-powered-by" not in headers and headers["x-frame-options"] == "DENY"
+        assert headers["set-cookie"] == "sessionid=s3cr3t; Path=/; Secure; HttpOnly; SameSite=Lax"
+        fix = flow.metadata["headeraudit_fix"]
+        assert fix["applied"] is True and fix["findings_after"] == []
+        assert [tuple(pair) for pair in fix["original_headers"]] == [(n.decode(), v.decode()) for n, v in original]
+        assert flow.comment.splitlines()[-1].startswith("headeraudit fixed: ") and "-X-Powered-By" in flow.comment
+        assert "+Strict-Transport-Security" in flow.comment
+        addon.done()
+        report = json.loads((tmp_path / "r.json").read_text())
+        jsonschema.validate(report, REPORT_SCHEMA)
+        assert {"host": "www.example.com", "edit": "-X-Powered-By", "rule": "tech-disclosure", "applied": True, "flows": 1} in report["fixes"]
+
+
+async def test_fix_mode_never_changes_saved_flows_but_reports_what_it_would_do():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_mode="fix")
+        flow = html_flow(live=False)
+        before = flow.response.headers.fields
+        addon.responseheaders(flow)
+        assert flow.response.headers.fields == before
+        assert flow.metadata["headeraudit_fix"]["applied"] is False
+        assert "headeraudit would fix: " in flow.comment
+
+
+async def test_audit_mode_never_changes_responses():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        flow = html_flow([(b"x-powered-by", b"PHP/8.1")])
+        before = flow.response.headers.fields
+        addon.responseheaders(flow)
+        assert flow.response.headers.fields == before and "headeraudit_fix" not in flow.metadata
+
+
+async def test_flows_outside_the_filter_are_never_modified():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_mode="fix", headeraudit_filter="~d only.example.com")
+        flow = html_flow()
+        before = flow.response.headers.fields
+        addon.responseheaders(flow)
+        assert flow.response.headers.fields == before
+
+
+async def test_fix_opt_in_applies_cross_origin_isolation_fixes():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_mode="fix")
+        flow = html_flow([(b"cross-origin-opener-policy", b"bogus")])
+        addon.responseheaders(flow)
+        assert fixed_headers(flow)["cross-origin-opener-policy"] == "bogus"
+        tctx.configure(addon, headeraudit_fix_opt_in=True)
+        flow = html_flow([(b"cross-origin-opener-policy", b"bogus")])
+        addon.responseheaders(flow)
+        assert fixed_headers(flow)["cross-origin-opener-policy"] == "same-origin"
+
+
+async def test_csp_preview_sends_report_only_and_keeps_the_enforced_policy():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview="report-only")
+        flow = html_flow()
+        addon.responseheaders(flow)
+        headers = fixed_headers(flow)
+        assert "content-security-policy" not in headers
+        assert headers["content-security-policy-report-only"].endswith("; report-uri /.well-known/headeraudit/csp-report; report-to headeraudit")
+        assert headers["reporting-endpoints"] == 'headeraudit="/.well-known/headeraudit/csp-report"'
+        loose = html_flow([(b"content-security-policy", b"script-src 'self' 'unsafe-inline'")])
+        addon.responseheaders(loose)
+        assert fixed_headers(loose)["content-security-policy"] == "script-src 'self' 'unsafe-inline'"
+
+
+CSP_REPORT = json.dumps({"csp-report": {
+    "document-uri": "https://www.example.com/", "violated-directive": "script-src-elem", "effective-directive": "script-src-elem",
+    "blocked-uri": "inline", "script-sample": "alert(1)", "disposition": "report"}}).encode()
+REPORTING_API = json.dumps([{"type": "csp-violation", "url": "https://www.example.com/p", "body": {
+    "documentURL": "https://www.example.com/p", "effectiveDirective": "img-src", "blockedURL": "http://evil.example/x.png",
+    "disposition": "report", "sample": ""}}]).encode()
+
+
+def report_flow(body, content_type):
+    req = treq(method=b"POST", scheme=b"https", host="www.example.com", port=443, path=b"/.well-known/headeraudit/csp-report",
+               headers=http.Headers([(b"host", b"www.example.com"), (b"content-type", content_type)]), content=body)
+    return tflow.tflow(req=req, resp=False)
+
+
+@pytest.mark.parametrize("body, content_type, directive", [
+    (CSP_REPORT, b"application/csp-report", "script-src-elem"),
+    (REPORTING_API, b"application/reports+json", "img-src"),
+])
+async def test_csp_reports_are_answered_by_the_addon_and_recorded(caplog, tmp_path, body, content_type, directive):
+    caplog.set_level(logging.INFO)
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview="report-only")
+        flow = report_flow(body, content_type)
+        addon.request(flow)
+        assert flow.response is not None and flow.response.status_code == 204  # never sent upstream
+        addon.responseheaders(flow)
+        assert "headeraudit" not in flow.metadata and "headeraudit_fix" not in flow.metadata  # not audited itself
+        addon.request(report_flow(body, content_type))
+        (report,) = addon.store.csp_reports.values()
+        assert report.directive == directive and report.count == 2
+        assert len([r for r in caplog.records if "headeraudit CSP report" in r.getMessage()]) == 1
+        addon.report_command(str(tmp_path / "r.json"))
+        data = json.loads((tmp_path / "r.json").read_text())
+        jsonschema.validate(data, REPORT_SCHEMA)
+        assert data["csp_reports"][0]["directive"] == directive
+
+
+async def test_report_endpoint_is_only_taken_over_in_csp_preview():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_mode="fix")
+        flow = report_flow(CSP_REPORT, b"application/csp-report")
+        addon.request(flow)
+        assert flow.response is None
+
+
+async def test_malformed_csp_reports_are_ignored():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview="report-only")
+        for body in (b"", b"{", b"[1,2]", b'{"csp-report": 5}', b"\xff" * 10, b"[" * 100_000):
+            flow = report_flow(body, b"application/csp-report")
+            addon.request(flow)
+            assert flow.response.status_code == 204
+        assert not addon.store.csp_reports

@@ -23,6 +23,9 @@ from .model import Finding
 from .rules import Rule, Ruleset
 
 STS = "strict-transport-security"
+CSP = "content-security-policy"
+CSP_REPORT_ONLY = "Content-Security-Policy-Report-Only"
+REPORT_GROUP = "headeraudit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +56,12 @@ class FixResult:
 class Fixer:
     """Compiled once per Ruleset; `fix` is called per response."""
 
-    def __init__(self, ruleset: Ruleset, opt_in: bool = False) -> None:
+    def __init__(self, ruleset: Ruleset, opt_in: bool = False, csp_report_endpoint: str | None = None) -> None:
+        """`csp_report_endpoint`: preview the proposed CSP without enforcing it — it is sent as
+        Content-Security-Policy-Report-Only reporting to that same-origin path (report-uri and
+        the Reporting API's report-to), and an enforced policy the site already has stays."""
         self.rules: dict[str, Rule] = {r.id: r for r in ruleset.rules if r.fix is not None and (opt_in or not r.fix.opt_in)}
+        self.csp_report_endpoint = csp_report_endpoint
 
     def fixable(self, rule_id: str) -> bool:
         return rule_id in self.rules
@@ -81,6 +88,12 @@ class Fixer:
                 removes.setdefault(key, (header, rule.id))
         if not (sets or removes or cookie_rules):
             return FixResult((), tuple(headers))
+        if self.csp_report_endpoint and CSP in sets:
+            _, policy, rule_id = sets.pop(CSP)
+            endpoint = self.csp_report_endpoint
+            preview = f"{policy.rstrip('; ')}; report-uri {endpoint}; report-to {REPORT_GROUP}"
+            sets[CSP_REPORT_ONLY.lower()] = (CSP_REPORT_ONLY, preview, rule_id)
+            sets["reporting-endpoints"] = ("Reporting-Endpoints", f'{REPORT_GROUP}="{endpoint}"', rule_id)
 
         out: list[tuple[str, str]] = []
         edits: list[Edit] = []
@@ -99,7 +112,7 @@ class Fixer:
             if key in removes:
                 if key not in removed:
                     removed.add(key)
-                    edits.append(Edit("remove", name, None, removes[key][1]))
+                    edits.append(Edit("remove", removes[key][0], None, removes[key][1]))
                 continue
             if key == "set-cookie" and cookie_rules:
                 cookie = parse_cookie(value)

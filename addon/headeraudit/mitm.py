@@ -17,7 +17,9 @@ from typing import Any
 from mitmproxy import command, ctx, exceptions, flowfilter, http
 from mitmproxy.proxy.mode_specs import ReverseMode
 
+from .csp_reports import parse_csp_reports
 from .engine import Engine, ResponseView
+from .fixes import FixResult, Fixer
 from .model import SEVERITIES, SEVERITY_RANK, Finding, parse_severity
 from .report.json_report import build_report, render_json, write_atomically
 from .rules import Ruleset, RulesError, load_ruleset
@@ -26,6 +28,11 @@ from .state import FindingStore
 logger = logging.getLogger("headeraudit")
 
 MODES = ("audit", "fix")
+CSP_PREVIEWS = ("", "report-only")
+# A same-origin path the addon answers itself in CSP preview; never forwarded upstream.
+CSP_REPORT_PATH = "/.well-known/headeraudit/csp-report"
+FIX_COMMENT_PREFIX = "headeraudit fixed: "
+WOULD_FIX_COMMENT_PREFIX = "headeraudit would fix: "
 MARKERS = {
     "critical": ":fire:",
     "high": ":red_circle:",
@@ -102,8 +109,11 @@ class HeaderAudit:
     def __init__(self) -> None:
         self.ruleset: Ruleset | None = None
         self.engine: Engine | None = None
+        self.fixer: Fixer | None = None
         self.store = FindingStore()
         self.mode = "audit"
+        self.fix_opt_in = False
+        self.csp_preview = ""
         self.min_rank = 0
         self.flow_filter: Any = None
         self.report_paths: tuple[str, ...] = ()
@@ -122,7 +132,20 @@ class HeaderAudit:
             "Path of the rules file (YAML). Empty: the bundled default rules.yaml. "
             "The file is watched and reloaded when it changes; a broken edit keeps the previous rules.",
         )
-        loader.add_option("headeraudit_mode", str, "audit", "audit: report violations. fix: reserved for header rewriting.")
+        loader.add_option(
+            "headeraudit_mode", str, "audit",
+            "audit: report violations. fix: also rewrite live responses with the rules' fixes "
+            "(saved flows are not changed; their after-fix findings are reported).",
+        )
+        loader.add_option(
+            "headeraudit_fix_opt_in", bool, False,
+            "In fix mode, also apply fixes marked opt_in (COOP/COEP/CORP: they commonly break sites).",
+        )
+        loader.add_option(
+            "headeraudit_csp_preview", str, "",
+            "In fix mode, 'report-only' sends the proposed CSP as Content-Security-Policy-Report-Only and "
+            f"collects the browser's violation reports at {CSP_REPORT_PATH} (answered by the proxy).",
+        )
         loader.add_option(
             "headeraudit_filter", str, "",
             "mitmproxy filter expression selecting the flows to audit (syntax of view_filter). Empty: all flows.",
@@ -142,8 +165,6 @@ class HeaderAudit:
             mode = opts.headeraudit_mode.strip().lower()
             if mode not in MODES:
                 raise exceptions.OptionsError(f"headeraudit_mode must be one of {', '.join(MODES)}, not {opts.headeraudit_mode!r}")
-            if mode == "fix":
-                raise exceptions.OptionsError("headeraudit_mode=fix is reserved and not available in this version; use audit")
             self.mode = mode
         if "headeraudit_min_severity" in updated:
             try:
@@ -168,15 +189,27 @@ class HeaderAudit:
                 if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
                     raise exceptions.OptionsError(f"headeraudit_report: cannot write {path!r}: {directory} is not a writable directory")
             self.report_paths = paths
+        if "headeraudit_csp_preview" in updated:
+            preview = opts.headeraudit_csp_preview.strip().lower()
+            if preview not in CSP_PREVIEWS:
+                raise exceptions.OptionsError(f"headeraudit_csp_preview must be empty or report-only, not {opts.headeraudit_csp_preview!r}")
+            self.csp_preview = preview
+        if "headeraudit_fix_opt_in" in updated:
+            if not isinstance(opts.headeraudit_fix_opt_in, bool):
+                raise exceptions.OptionsError("headeraudit_fix_opt_in must be true or false")
+            self.fix_opt_in = opts.headeraudit_fix_opt_in
         if "headeraudit_rules" in updated or self.ruleset is None:
             try:
                 self._install(load_ruleset(opts.headeraudit_rules or None, compile_filter))
             except RulesError as exc:
                 raise exceptions.OptionsError(f"headeraudit_rules: {exc}") from exc
+        elif updated & {"headeraudit_fix_opt_in", "headeraudit_csp_preview"} and self.ruleset is not None:
+            self._install(self.ruleset)
 
     def _install(self, ruleset: Ruleset) -> None:
         # Keep what stateful checks learnt (CORS origins per host) across reloads.
         self.engine = Engine(ruleset, memory=self.engine.memory if self.engine else None)
+        self.fixer = Fixer(ruleset, opt_in=self.fix_opt_in, csp_report_endpoint=CSP_REPORT_PATH if self.csp_preview else None)
         self.ruleset = ruleset
         self._annotations.clear()
         self._mtimes = {path: _mtime(path) for path in ruleset.files}
@@ -236,8 +269,29 @@ class HeaderAudit:
 
     # ------------------------------------------------------------------ hooks
 
+    def request(self, flow: http.HTTPFlow) -> None:
+        """Answer the browser's CSP violation reports ourselves: the path is ours, not the site's."""
+        if self.mode != "fix" or not self.csp_preview or flow.response is not None or not flow.live:
+            return
+        if flow.request.method != "POST" or flow.request.path.split("?", 1)[0] != CSP_REPORT_PATH:
+            return
+        flow.metadata["headeraudit_csp_report"] = True
+        flow.response = http.Response.make(204, b"", {"Cache-Control": "no-store"})
+        try:
+            host = flow_host(flow.request)
+            body = flow.request.raw_content or b""
+            for report in parse_csp_reports(body, host):
+                if self.store.record_csp_report(report):
+                    sample = f" (sample: {report.sample})" if report.sample else ""
+                    logger.warning(
+                        f"headeraudit CSP report {host}: {report.directive} blocked {report.blocked_uri or '(none)'} "
+                        f"on {report.document_uri} [{report.disposition}]{sample}"
+                    )
+        except Exception as exc:
+            self._internal_error(flow, exc)
+
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        if flow.response is None or self.engine is None:
+        if flow.response is None or self.engine is None or flow.metadata.get("headeraudit_csp_report"):
             return
         if self.flow_filter is not None and not self.flow_filter(flow):
             return
@@ -268,6 +322,34 @@ class HeaderAudit:
             logger.warning(f"headeraudit: finding store is full ({self.store.max_entries} entries); further new findings are counted as dropped")
         if findings:
             self._annotate(flow, findings)
+            if self.mode == "fix" and self.fixer is not None:
+                self._fix(flow, findings, view)
+
+    def _fix(self, flow: http.HTTPFlow, findings: tuple[Finding, ...], view: ResponseView) -> None:
+        """Rewrite a live response with the fixes; for saved flows only say what would change."""
+        result: FixResult = self.fixer.fix(findings, view.headers, view.scheme, view.host)
+        if not result.edits:
+            return
+        applied = flow.live
+        after = self.engine.evaluate(ResponseView(
+            scheme=view.scheme, host=view.host, path=view.path, method=view.method, status=view.status,
+            headers=result.headers, request_headers=view.request_headers, flow=flow,
+        ))
+        if applied:
+            flow.response.headers = http.Headers(
+                [(name.encode("utf-8", "surrogateescape"), value.encode("utf-8", "surrogateescape")) for name, value in result.headers]
+            )
+        self.store.record_fixes(view.host, result.edits, applied)
+        flow.metadata["headeraudit_fix"] = {
+            "applied": applied,
+            "edits": [edit.as_dict() for edit in result.edits],
+            "original_headers": [[name, value] for name, value in view.headers],
+            "findings_after": [f.as_dict() for f in after],
+        }
+        prefix = FIX_COMMENT_PREFIX if applied else WOULD_FIX_COMMENT_PREFIX
+        line = prefix + ", ".join(edit.label for edit in result.edits)
+        lines = [l for l in flow.comment.splitlines() if not l.startswith((FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX))]
+        flow.comment = "\n".join([*lines, line])
 
     def _annotate(self, flow: http.HTTPFlow, findings: tuple[Finding, ...]) -> None:
         # The engine hands out the same Finding objects for the same headers, so the

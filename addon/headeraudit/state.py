@@ -45,6 +45,29 @@ class HostStats:
     by_severity: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SEVERITIES, 0))
 
 
+@dataclass(slots=True)
+class CspReport:
+    """One distinct violation a browser reported to the addon's CSP report endpoint."""
+
+    host: str
+    document_uri: str
+    directive: str
+    blocked_uri: str
+    sample: str
+    disposition: str
+    count: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "host": self.host, "document_uri": self.document_uri, "directive": self.directive,
+            "blocked_uri": self.blocked_uri, "sample": self.sample, "disposition": self.disposition, "count": self.count,
+        }
+
+
+MAX_FIX_ENTRIES = 5_000
+MAX_CSP_REPORTS = 1_000
+
+
 class FindingStore:
     def __init__(self, max_entries: int = 20_000, max_hosts: int = 10_000) -> None:
         self.max_entries = max_entries
@@ -57,6 +80,29 @@ class FindingStore:
         self.flows_audited = 0
         self.occurrences = 0
         self.dropped = 0
+        self.fixes: dict[tuple[str, str, str, bool], int] = {}  # (host, edit label, rule, applied) -> flows
+        self.csp_reports: dict[tuple[str, str, str, str, str], CspReport] = {}
+
+    def record_fixes(self, host: str, edits: Iterable, applied: bool) -> None:
+        host = printable(host) if host in self.hosts or len(self.hosts) < self.max_hosts else OTHER_HOSTS
+        for edit in edits:
+            key = (host, printable(edit.label)[:200], edit.rule, applied)
+            if key in self.fixes or len(self.fixes) < MAX_FIX_ENTRIES:
+                self.fixes[key] = self.fixes.get(key, 0) + 1
+            else:
+                self.dropped += 1
+
+    def record_csp_report(self, report: CspReport) -> bool:
+        """Count a violation report; True the first time this violation is seen (to be logged)."""
+        key = (report.host, report.document_uri, report.directive, report.blocked_uri, report.disposition)
+        known = self.csp_reports.get(key)
+        if known is None:
+            if len(self.csp_reports) >= MAX_CSP_REPORTS:
+                self.dropped += 1
+                return False
+            known = self.csp_reports[key] = report
+        known.count += 1
+        return known.count == 1
 
     def _host(self, host: str) -> tuple[str, HostStats]:
         stats = self.hosts.get(host)

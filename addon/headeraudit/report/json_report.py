@@ -54,6 +54,11 @@ def build_report(store: FindingStore, ruleset: Ruleset | None, mode: str, now: f
             {"host": host, "flows": stats.flows, "by_severity": {s: stats.by_severity[s] for s in SEVERITIES}}
             for host, stats in sorted(store.hosts.items())
         ],
+        "fixes": [
+            {"host": host, "edit": label, "rule": rule, "applied": applied, "flows": count}
+            for (host, label, rule, applied), count in sorted(store.fixes.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
+        ],
+        "csp_reports": [r.as_dict() for r in sorted(store.csp_reports.values(), key=lambda r: (r.host, -r.count, r.directive))],
     }
 
 
