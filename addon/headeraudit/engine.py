@@ -45,7 +45,7 @@ def media_type(content_type: str) -> str:
 
 
 # An entry of a plan: (position among applicable rules, rule, index of the header in rule.keys,
-# lower-cased header name, the engine's result cache for that rule).
+# lower-cased header name, the engine's result cache for that rule and header).
 _Entry = tuple[int, Rule, int, str, dict]
 
 
@@ -59,12 +59,12 @@ class _Plan:
 
     __slots__ = ("absence", "by_header")
 
-    def __init__(self, rules: Sequence[Rule], caches: dict[str, dict]) -> None:
+    def __init__(self, rules: Sequence[Rule], caches: dict[tuple[str, str], dict]) -> None:
         absence: list[_Entry] = []
         by_header: dict[str, list[_Entry]] = {}
         for position, rule in enumerate(rules):
             for index, name in enumerate(rule.keys):
-                entry = (position, rule, index, name, caches[rule.id])
+                entry = (position, rule, index, name, caches.setdefault((rule.id, name), {}))
                 if rule.check.judges_absence:
                     absence.append(entry)
                 else:
@@ -73,13 +73,52 @@ class _Plan:
         self.by_header = {name: tuple(entries) for name, entries in by_header.items()}
 
 
+_NONE: list[str] = []
+
+
+def _first(item: tuple[int, Any]) -> int:
+    return item[0]
+
+
+class _Context:
+    """Per-response facts only some rules need, computed at most once and only on demand."""
+
+    __slots__ = ("engine", "view", "headers", "host", "path", "_request_headers", "_sets_session")
+
+    def __init__(self, engine: Engine, view: ResponseView, headers: dict[str, list[str]]) -> None:
+        self.engine, self.view, self.headers = engine, view, headers
+        self.host = view.host.lower()
+        self.path = view.path.split("?", 1)[0]
+        self._request_headers: dict[str, list[str]] | None = None
+        self._sets_session: bool | None = None
+
+    def request_headers(self) -> dict[str, list[str]]:
+        if self._request_headers is None:
+            pairs = self.view.request_headers
+            self._request_headers = self.engine._index(pairs() if callable(pairs) else pairs)
+        return self._request_headers
+
+    def sets_session(self) -> bool:
+        if self._sets_session is None:
+            lines = self.headers.get("set-cookie")
+            if not lines:
+                self._sets_session = False
+            else:
+                now = datetime.now(timezone.utc)
+                pattern = self.engine.ruleset.session_cookie_pattern
+                self._sets_session = any(
+                    pattern.search(c.name) is not None and not c.is_deletion(now) for c in map(parse_cookie, lines)
+                )
+        return self._sets_session
+
+
 class Engine:
     """Evaluates responses; owns every cache and every piece of cross-response memory, so
     engines over the same Ruleset are independent."""
 
     def __init__(self, ruleset: Ruleset, memory: dict[str, dict[str, Any]] | None = None) -> None:
         self.ruleset = ruleset
-        self._caches: dict[str, dict] = {rule.id: {} for rule in ruleset.rules}
+        self._caches: dict[tuple[str, str], dict] = {}  # (rule id, header) -> {values: findings}
         # Memory of stateful checks by rule id; pass the previous engine's to keep it across reloads.
         self.memory: dict[str, dict[str, Any]] = {rule.id: {} for rule in ruleset.rules if not rule.check.pure}
         for rule_id, state in (memory or {}).items():
@@ -96,57 +135,42 @@ class Engine:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plan(key)
-        found: list[tuple[int, tuple[Finding, ...]]] = []
-        context: list[Any] = [None, None]  # computed on demand: [request headers, sets-a-session-cookie flag]
-        for entry in plan.absence:
-            self._apply(entry, headers.get(entry[3], ()), view, headers, context, found)
+        visit = list(plan.absence)
         by_header = plan.by_header
-        for name, values in headers.items():
+        for name in headers:
             entries = by_header.get(name)
             if entries is not None:
-                for entry in entries:
-                    self._apply(entry, values, view, headers, context, found)
+                visit.extend(entries)
+        found: list[tuple[int, tuple[Finding, ...]]] = []
+        context: _Context | None = None
+        for entry in visit:
+            position, rule, index, name, cache = entry
+            if rule.dynamic:
+                if context is None:
+                    context = _Context(self, view, headers)
+                if not rule.when.dynamic_match(context.host, context.path, view.flow, headers, context.sets_session):
+                    continue
+            values = headers.get(name, _NONE)
+            if rule.check.pure:
+                cache_key = values[0] if len(values) == 1 else tuple(values)
+                result = cache.get(cache_key)
+                if result is None:
+                    result = self._run(rule, index, values, None)
+                    if len(cache) >= _CACHE_LIMIT:
+                        cache.clear()
+                    cache[cache_key] = result
+            else:
+                if context is None:
+                    context = _Context(self, view, headers)
+                env = Env(context.host, context.request_headers(), headers, self.memory[rule.id])
+                result = self._run(rule, index, values, env)
+            if result:
+                found.append((position, result))
         if not found:
             return ()
         if len(found) > 1:
-            found.sort(key=lambda item: item[0])
+            found.sort(key=_first)
         return tuple(f for _, findings in found for f in findings)
-
-    def _apply(self, entry: _Entry, values, view: ResponseView, headers, context: list[Any], found: list) -> None:
-        position, rule, index, name, cache = entry
-        if rule.dynamic and not self._dynamic_match(rule, view, headers, context):
-            return
-        if rule.check.pure:
-            cache_key = (name, *values)
-            result = cache.get(cache_key)
-            if result is None:
-                result = self._run(rule, index, values, None)
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                cache[cache_key] = result
-        else:
-            if context[0] is None:
-                pairs = view.request_headers
-                context[0] = self._index(pairs() if callable(pairs) else pairs)
-            env = Env(view.host.lower(), context[0], headers, self.memory[rule.id])
-            result = self._run(rule, index, values, env)
-        if result:
-            found.append((position, result))
-
-    def _dynamic_match(self, rule: Rule, view: ResponseView, headers, context: list[Any]) -> bool:
-        def sets_session() -> bool:
-            if context[1] is None:
-                lines = headers.get("set-cookie")
-                if not lines:
-                    context[1] = False
-                else:
-                    now = datetime.now(timezone.utc)
-                    pattern = self.ruleset.session_cookie_pattern
-                    cookies = (parse_cookie(line) for line in lines)
-                    context[1] = any(pattern.search(c.name) and not c.is_deletion(now) for c in cookies)
-            return context[1]
-
-        return rule.when.dynamic_match(view.host.lower(), view.path.split("?", 1)[0], view.flow, headers, sets_session)
 
     def _index(self, pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
         lower = self._lower
