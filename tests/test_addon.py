@@ -117,7 +117,7 @@ async def test_min_severity_drops_lower_findings():
     "option, value, message",
     [
         ("headeraudit_mode", "loud", "must be one of audit, fix"),
-        ("headeraudit_csp_preview", "enforce-later", "empty or report-only"),
+        ("headeraudit_csp_preview", "enforce-later", r"one of \(empty\), report-only"),
         ("headeraudit_min_severity", "urgent", "unknown severity"),
         ("headeraudit_filter", "~zz", "headeraudit_filter"),
         ("headeraudit_report", ["report.pdf"], "cannot tell the format"),
@@ -236,9 +236,20 @@ async def test_report_write_failure_keeps_previous_file(tmp_path, caplog):
     addon = HeaderAudit()
     with taddons.context(addon) as tctx:
         tctx.configure(addon)
-        with pytest.raises(exceptions.CommandError):
+        with pytest.raises(exceptions.CommandError, match="not a writable directory"):
             addon.report_command(str(tmp_path / "missing-dir" / "r.json"))
-        assert any("could not write report" in r.getMessage() for r in caplog.records)
+        (tmp_path / "r.json").write_text("previous")
+        os.chmod(tmp_path, 0o500)
+        try:
+            if os.access(tmp_path, os.W_OK):  # root ignores permissions: make the write itself fail instead
+                os.chmod(tmp_path, 0o700)
+                (tmp_path / "r.json").unlink()
+                (tmp_path / "r.json").mkdir()
+            with pytest.raises(exceptions.CommandError, match="could not be written"):
+                addon.report_command(str(tmp_path / "r.json"))
+            assert any("could not write report" in r.getMessage() for r in caplog.records)
+        finally:
+            os.chmod(tmp_path, 0o700)
 
 
 async def test_clear_and_findings_commands():

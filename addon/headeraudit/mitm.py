@@ -96,6 +96,24 @@ def client_scheme(flow: http.HTTPFlow) -> str:
     return flow.request.scheme
 
 
+def parse_choice(option: str, value: str, choices: Sequence[str]) -> str:
+    """mitmproxy does not enforce `choices` for script options: check them ourselves."""
+    choice = value.strip().lower()
+    if choice not in choices:
+        shown = ", ".join(c or "(empty)" for c in choices)
+        raise exceptions.OptionsError(f"{option} must be one of {shown}, not {value!r}")
+    return choice
+
+
+def check_report_path(path: str) -> None:
+    """Refuse a report path up front rather than failing when mitmproxy exits."""
+    if os.path.splitext(path)[1].lower() not in REPORT_FORMATS:
+        raise ValueError(f"cannot tell the format of {path!r}; use one of: {', '.join(REPORT_FORMATS)}")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        raise ValueError(f"cannot write {path!r}: {directory} is not a writable directory")
+
+
 def summarise(findings: Sequence[Finding]) -> str:
     counts = {s: 0 for s in SEVERITIES}
     for f in findings:
@@ -162,10 +180,7 @@ class HeaderAudit:
     def configure(self, updated: set[str]) -> None:
         opts = ctx.options
         if "headeraudit_mode" in updated:
-            mode = opts.headeraudit_mode.strip().lower()
-            if mode not in MODES:
-                raise exceptions.OptionsError(f"headeraudit_mode must be one of {', '.join(MODES)}, not {opts.headeraudit_mode!r}")
-            self.mode = mode
+            self.mode = parse_choice("headeraudit_mode", opts.headeraudit_mode, MODES)
         if "headeraudit_min_severity" in updated:
             try:
                 self.min_rank = SEVERITY_RANK[parse_severity(opts.headeraudit_min_severity)]
@@ -180,20 +195,13 @@ class HeaderAudit:
         if "headeraudit_report" in updated:
             paths = tuple(p for p in opts.headeraudit_report if p)
             for path in paths:
-                if os.path.splitext(path)[1].lower() not in REPORT_FORMATS:
-                    raise exceptions.OptionsError(
-                        f"headeraudit_report: cannot tell the format of {path!r}; use one of: {', '.join(REPORT_FORMATS)}"
-                    )
-            for path in paths:
-                directory = os.path.dirname(os.path.abspath(path))
-                if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
-                    raise exceptions.OptionsError(f"headeraudit_report: cannot write {path!r}: {directory} is not a writable directory")
+                try:
+                    check_report_path(path)
+                except ValueError as exc:
+                    raise exceptions.OptionsError(f"headeraudit_report: {exc}") from exc
             self.report_paths = paths
         if "headeraudit_csp_preview" in updated:
-            preview = opts.headeraudit_csp_preview.strip().lower()
-            if preview not in CSP_PREVIEWS:
-                raise exceptions.OptionsError(f"headeraudit_csp_preview must be empty or report-only, not {opts.headeraudit_csp_preview!r}")
-            self.csp_preview = preview
+            self.csp_preview = parse_choice("headeraudit_csp_preview", opts.headeraudit_csp_preview, CSP_PREVIEWS)
         if "headeraudit_fix_opt_in" in updated:
             if not isinstance(opts.headeraudit_fix_opt_in, bool):
                 raise exceptions.OptionsError("headeraudit_fix_opt_in must be true or false")
@@ -390,8 +398,11 @@ class HeaderAudit:
     @command.command("headeraudit.report")
     def report_command(self, path: str = "") -> str:
         """Write the report(s) now: to `path`, or to the paths of headeraudit_report."""
-        if path and os.path.splitext(path)[1].lower() not in REPORT_FORMATS:
-            raise exceptions.CommandError(f"cannot tell the format of {path!r}; use one of: {', '.join(REPORT_FORMATS)}")
+        if path:
+            try:
+                check_report_path(path)
+            except ValueError as exc:
+                raise exceptions.CommandError(str(exc)) from exc
         paths = (path,) if path else self.report_paths
         if not paths:
             raise exceptions.CommandError("no report path: give one, or set headeraudit_report")
