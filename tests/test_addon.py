@@ -451,3 +451,16 @@ async def test_malformed_csp_reports_are_ignored():
             addon.request(flow)
             assert flow.response.status_code == 204
         assert not addon.store.csp_reports
+
+
+async def test_misspelt_option_is_warned_about(caplog):
+    """mitmproxy ignores unknown --set names silently; ours are checked in running()."""
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        tctx.options.deferred["headeraudit_mod"] = "fix"
+        addon.running()
+        try:
+            assert any("unknown option 'headeraudit_mod'" in r.getMessage() for r in caplog.records)
+        finally:
+            addon.done()

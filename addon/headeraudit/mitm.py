@@ -42,6 +42,10 @@ MARKERS = {
 }
 LOG_LEVELS = {"critical": logging.WARNING, "high": logging.WARNING, "medium": logging.WARNING, "low": logging.INFO, "info": logging.INFO}
 COMMENT_PREFIX = "headeraudit: "
+OPTION_NAMES = (
+    "headeraudit_rules", "headeraudit_mode", "headeraudit_filter", "headeraudit_report",
+    "headeraudit_min_severity", "headeraudit_fix_opt_in", "headeraudit_csp_preview",
+)
 REPORT_FORMATS = (".json",)
 WATCH_INTERVAL = 1.0
 MAX_INTERNAL_ERRORS_LOGGED = 50
@@ -226,6 +230,11 @@ class HeaderAudit:
     # ------------------------------------------------------------------ lifecycle
 
     def running(self) -> None:
+        # mitmproxy keeps unknown --set names in `deferred` and says nothing (upstream #2174):
+        # a misspelt headeraudit_* option would silently do nothing, so say it.
+        for name in sorted(getattr(ctx.options, "deferred", {}) or {}):
+            if name.startswith("headeraudit"):
+                logger.warning(f"headeraudit: unknown option {name!r} ignored (known: {', '.join(OPTION_NAMES)})")
         if self._watch_task is None:
             self._watch_task = asyncio.get_running_loop().create_task(self._watch())
 
