@@ -393,6 +393,11 @@ async def test_csp_preview_sends_report_only_and_keeps_the_enforced_policy():
         loose = html_flow([(b"content-security-policy", b"script-src 'self' 'unsafe-inline'")])
         addon.responseheaders(loose)
         assert fixed_headers(loose)["content-security-policy"] == "script-src 'self' 'unsafe-inline'"
+        plain = html_flow(scheme="http")
+        addon.responseheaders(plain)
+        headers = fixed_headers(plain)  # Chromium: no Reporting-Endpoints over http, and report-to would mute report-uri
+        assert headers["content-security-policy-report-only"].endswith("; report-uri /.well-known/headeraudit/csp-report")
+        assert "reporting-endpoints" not in headers
 
 
 CSP_REPORT = json.dumps({"csp-report": {

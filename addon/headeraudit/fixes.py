@@ -91,9 +91,13 @@ class Fixer:
         if self.csp_report_endpoint and CSP in sets:
             _, policy, rule_id = sets.pop(CSP)
             endpoint = self.csp_report_endpoint
-            preview = f"{policy.rstrip('; ')}; report-uri {endpoint}; report-to {REPORT_GROUP}"
+            preview = f"{policy.rstrip('; ')}; report-uri {endpoint}"
+            if scheme == "https":
+                # Chromium ignores Reporting-Endpoints on non-secure responses and, when a
+                # policy names report-to, ignores report-uri: on http, report-uri alone.
+                preview += f"; report-to {REPORT_GROUP}"
+                sets["reporting-endpoints"] = ("Reporting-Endpoints", f'{REPORT_GROUP}="{endpoint}"', rule_id)
             sets[CSP_REPORT_ONLY.lower()] = (CSP_REPORT_ONLY, preview, rule_id)
-            sets["reporting-endpoints"] = ("Reporting-Endpoints", f'{REPORT_GROUP}="{endpoint}"', rule_id)
 
         out: list[tuple[str, str]] = []
         edits: list[Edit] = []
