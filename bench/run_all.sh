@@ -4,14 +4,18 @@
 #   bench/run_all.sh            # full: engine ~1 min, proxy ~3 min
 #   bench/run_all.sh --quick    # a smoke run of both, well under a minute
 #
-# Interpreter: $PYTHON, else /work/.venv11/bin/python (needs mitmproxy; the engine is
+# Interpreter: $PYTHON, else the repo's .venv from scripts/setup.sh (needs mitmproxy; the engine is
 # imported from <repo>/addon). drHEADer runs in bench/.venv-drheader, created on first
 # use. wrk and nginx come from Debian; they are installed here when missing and we are root.
 # Progress goes to stderr, the results to stdout: bench/run_all.sh > results.md
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PY="${PYTHON:-/work/.venv11/bin/python}"
+ROOT="$(cd "$HERE/.." && pwd)"
+if [ -n "${PYTHON:-}" ]; then PY="$PYTHON"
+elif [ -x "$ROOT/.venv/bin/python" ]; then PY="$ROOT/.venv/bin/python"   # scripts/setup.sh's venv
+else echo "run_all.sh: run scripts/setup.sh first, or set PYTHON to an interpreter with headeraudit installed" >&2; exit 2
+fi
 QUICK=()
 for arg in "$@"; do
     case "$arg" in

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 from importlib import resources
 from mitmproxy import exceptions, http
+from mitmproxy.proxy.layers.http import HttpRequestHook
 from mitmproxy.addons import view
 from mitmproxy.test import taddons, tflow
 from mitmproxy.test.tutils import treq, tresp
@@ -408,6 +409,11 @@ REPORTING_API = json.dumps([{"type": "csp-violation", "url": "https://www.exampl
     "disposition": "report", "sample": ""}}]).encode()
 
 
+def send_request(tctx, addon, flow):
+    """Dispatch the request hook as mitmproxy does (it follows the addon's sub-addons)."""
+    tctx.master.addons.invoke_addon_sync(addon, HttpRequestHook(flow))
+
+
 def report_flow(body, content_type):
     req = treq(method=b"POST", scheme=b"https", host="www.example.com", port=443, path=b"/.well-known/headeraudit/csp-report",
                headers=http.Headers([(b"host", b"www.example.com"), (b"content-type", content_type)]), content=body)
@@ -424,11 +430,11 @@ async def test_csp_reports_are_answered_by_the_addon_and_recorded(caplog, tmp_pa
     with taddons.context(addon) as tctx:
         tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview="report-only")
         flow = report_flow(body, content_type)
-        addon.request(flow)
+        send_request(tctx, addon, flow)
         assert flow.response is not None and flow.response.status_code == 204  # never sent upstream
         addon.responseheaders(flow)
         assert "headeraudit" not in flow.metadata and "headeraudit_fix" not in flow.metadata  # not audited itself
-        addon.request(report_flow(body, content_type))
+        send_request(tctx, addon, report_flow(body, content_type))
         (report,) = addon.store.csp_reports.values()
         assert report.directive == directive and report.count == 2
         assert len([r for r in caplog.records if "headeraudit CSP report" in r.getMessage()]) == 1
@@ -443,7 +449,7 @@ async def test_report_endpoint_is_only_taken_over_in_csp_preview():
     with taddons.context(addon) as tctx:
         tctx.configure(addon, headeraudit_mode="fix")
         flow = report_flow(CSP_REPORT, b"application/csp-report")
-        addon.request(flow)
+        send_request(tctx, addon, flow)
         assert flow.response is None
 
 
@@ -453,7 +459,7 @@ async def test_malformed_csp_reports_are_ignored():
         tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview="report-only")
         for body in (b"", b"{", b"[1,2]", b'{"csp-report": 5}', b"\xff" * 10, b"[" * 100_000):
             flow = report_flow(body, b"application/csp-report")
-            addon.request(flow)
+            send_request(tctx, addon, flow)
             assert flow.response.status_code == 204
         assert not addon.store.csp_reports
 
@@ -469,3 +475,15 @@ async def test_misspelt_option_is_warned_about(caplog):
             assert any("unknown option 'headeraudit_mod'" in r.getMessage() for r in caplog.records)
         finally:
             addon.done()
+
+
+async def test_no_request_hook_unless_csp_preview():
+    """mitmproxy calls request hooks for every request: audit mode registers none."""
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        assert addon.addons == [] and not hasattr(addon, "request")
+        tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview="report-only")
+        assert len(addon.addons) == 1
+        tctx.configure(addon, headeraudit_mode="audit")
+        assert addon.addons == []

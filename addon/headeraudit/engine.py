@@ -20,6 +20,7 @@ from .rules import Rule, Ruleset
 
 _CACHE_LIMIT = 2048  # per rule; distinct values beyond this are re-evaluated, never unbounded
 _APPLICABLE_LIMIT = 512
+_MEMO_LIMIT = 4096
 
 
 @dataclass(slots=True)
@@ -127,11 +128,39 @@ class Engine:
         self._plans: dict[tuple[str, str, int, str], _Plan] = {}
         self._lower: dict[str, str] = {}
         self._findings: dict[tuple[str, str, str, str], Finding] = {}
+        # Whole-response memo: a site sends the same security headers again and again while
+        # Date, ETag and Content-Length change, so the key holds only the headers some rule
+        # reads (including `when.present/absent` names) plus what the static conditions read.
+        rules = ruleset.rules
+        self._relevant = frozenset(
+            {"content-type"} | {k for r in rules for k in r.keys} | {n for r in rules for n in (*r.when.present, *r.when.absent)}
+        )
+        self._stateful_headers = frozenset(k for r in rules if not r.check.pure for k in r.keys)
+        self._memo_location = any(r.when.hosts or r.when.paths for r in rules)
+        self._memo_enabled = not any(r.when.flow_filter for r in rules)
+        self._memo: dict[tuple, tuple[Finding, ...]] = {}
 
     def evaluate(self, view: ResponseView) -> tuple[Finding, ...]:
         headers = self._index(view.headers)
         content_type = headers.get("content-type")
         key = (view.scheme.lower(), media_type(content_type[0]) if content_type else "", view.status, view.method.upper())
+        memo_key = None
+        if self._memo_enabled and self._stateful_headers.isdisjoint(headers):
+            relevant = self._relevant
+            memo_key = (key, tuple((n, v) for n, v in view.headers if n.lower() in relevant))
+            if self._memo_location:
+                memo_key += (view.host.lower(), view.path.split("?", 1)[0])
+            memoised = self._memo.get(memo_key)
+            if memoised is not None:
+                return memoised
+        result = self._evaluate(view, headers, key)
+        if memo_key is not None:
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[memo_key] = result
+        return result
+
+    def _evaluate(self, view: ResponseView, headers: dict[str, list[str]], key: tuple[str, str, int, str]) -> tuple[Finding, ...]:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plan(key)
@@ -215,5 +244,6 @@ class Engine:
     def reset_cache(self) -> None:
         """Forget cached results (not the memory of stateful checks)."""
         self._plans.clear()
+        self._memo.clear()
         for cache in self._caches.values():
             cache.clear()

@@ -127,8 +127,39 @@ def summarise(findings: Sequence[Finding]) -> str:
     return f"{COMMENT_PREFIX}{', '.join(parts)} — {', '.join(rules)}"
 
 
+class CspReportEndpoint:
+    """Answers the browser's CSP violation reports: the path is ours, not the site's.
+
+    A separate sub-addon so that the per-request hook exists only while the CSP preview is
+    on: mitmproxy calls every `request` hook for every request, and audit mode needs none.
+    """
+
+    def __init__(self, audit: HeaderAudit) -> None:
+        self.audit = audit
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None or not flow.live or flow.request.method != "POST":
+            return
+        if flow.request.path.split("?", 1)[0] != CSP_REPORT_PATH:
+            return
+        flow.metadata["headeraudit_csp_report"] = True
+        flow.response = http.Response.make(204, b"", {"Cache-Control": "no-store"})
+        try:
+            host = flow_host(flow.request)
+            for report in parse_csp_reports(flow.request.raw_content or b"", host):
+                if self.audit.store.record_csp_report(report):
+                    sample = f" (sample: {report.sample})" if report.sample else ""
+                    logger.warning(
+                        f"headeraudit CSP report {host}: {report.directive} blocked {report.blocked_uri or '(none)'} "
+                        f"on {report.document_uri} [{report.disposition}]{sample}"
+                    )
+        except Exception as exc:
+            self.audit._internal_error(flow, exc)
+
+
 class HeaderAudit:
     def __init__(self) -> None:
+        self.addons: list[CspReportEndpoint] = []  # mitmproxy follows this list on every event
         self.ruleset: Ruleset | None = None
         self.engine: Engine | None = None
         self.fixer: Fixer | None = None
@@ -215,13 +246,15 @@ class HeaderAudit:
                 self._install(load_ruleset(opts.headeraudit_rules or None, compile_filter))
             except RulesError as exc:
                 raise exceptions.OptionsError(f"headeraudit_rules: {exc}") from exc
-        elif updated & {"headeraudit_fix_opt_in", "headeraudit_csp_preview"} and self.ruleset is not None:
+        elif updated & {"headeraudit_fix_opt_in", "headeraudit_csp_preview", "headeraudit_mode"} and self.ruleset is not None:
             self._install(self.ruleset)
 
     def _install(self, ruleset: Ruleset) -> None:
         # Keep what stateful checks learnt (CORS origins per host) across reloads.
         self.engine = Engine(ruleset, memory=self.engine.memory if self.engine else None)
-        self.fixer = Fixer(ruleset, opt_in=self.fix_opt_in, csp_report_endpoint=CSP_REPORT_PATH if self.csp_preview else None)
+        preview = self.mode == "fix" and bool(self.csp_preview)
+        self.fixer = Fixer(ruleset, opt_in=self.fix_opt_in, csp_report_endpoint=CSP_REPORT_PATH if preview else None)
+        self.addons[:] = [CspReportEndpoint(self)] if preview else []
         self.ruleset = ruleset
         self._annotations.clear()
         self._mtimes = {path: _mtime(path) for path in ruleset.files}
@@ -285,27 +318,6 @@ class HeaderAudit:
         return written
 
     # ------------------------------------------------------------------ hooks
-
-    def request(self, flow: http.HTTPFlow) -> None:
-        """Answer the browser's CSP violation reports ourselves: the path is ours, not the site's."""
-        if self.mode != "fix" or not self.csp_preview or flow.response is not None or not flow.live:
-            return
-        if flow.request.method != "POST" or flow.request.path.split("?", 1)[0] != CSP_REPORT_PATH:
-            return
-        flow.metadata["headeraudit_csp_report"] = True
-        flow.response = http.Response.make(204, b"", {"Cache-Control": "no-store"})
-        try:
-            host = flow_host(flow.request)
-            body = flow.request.raw_content or b""
-            for report in parse_csp_reports(body, host):
-                if self.store.record_csp_report(report):
-                    sample = f" (sample: {report.sample})" if report.sample else ""
-                    logger.warning(
-                        f"headeraudit CSP report {host}: {report.directive} blocked {report.blocked_uri or '(none)'} "
-                        f"on {report.document_uri} [{report.disposition}]{sample}"
-                    )
-        except Exception as exc:
-            self._internal_error(flow, exc)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is None or self.engine is None or flow.metadata.get("headeraudit_csp_report"):
@@ -379,7 +391,8 @@ class HeaderAudit:
                 self._annotations.clear()
             self._annotations[findings] = cached
         as_dicts, worst, summary = cached
-        flow.metadata["headeraudit"] = {"findings": [dict(d) for d in as_dicts], "max_severity": worst}
+        # Shared with other flows of the same findings (read-only by contract; the cache is bounded).
+        flow.metadata["headeraudit"] = {"findings": as_dicts, "max_severity": worst}
         if flow.comment:
             lines = [line for line in flow.comment.splitlines() if not line.startswith(COMMENT_PREFIX)]
             lines.append(summary)
