@@ -482,8 +482,9 @@ async def test_no_request_hook_unless_csp_preview():
     addon = HeaderAudit()
     with taddons.context(addon) as tctx:
         tctx.configure(addon)
-        assert addon.addons == [] and not hasattr(addon, "request")
+        # mitmproxy follows an `addons` attribute on every event: none at all in audit mode
+        assert not hasattr(addon, "addons") and not hasattr(addon, "request")
         tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview="report-only")
         assert len(addon.addons) == 1
         tctx.configure(addon, headeraudit_mode="audit")
-        assert addon.addons == []
+        assert not hasattr(addon, "addons")

@@ -53,3 +53,15 @@ def test_clear_forgets_everything():
     store.record("a.example", "u", [finding()], 0)
     store.clear()
     assert not store.entries and store.flows_audited == 0 and store.record("a.example", "u", [finding()], 0)
+
+
+def test_repeated_findings_tuple_takes_the_fast_path_with_the_same_result():
+    store, fast = FindingStore(), FindingStore()
+    same = (finding(), finding("other", rule="xcto-missing", severity="low"))
+    for i in range(5):
+        store.record("a.example", f"u{i}", tuple(same), i)  # a new tuple each time: slow path
+        fast.record("a.example", f"u{i}", same, i)  # the same tuple object: fast path after the first
+    view = lambda s: sorted((e.finding.rule, e.count, e.last_seen, tuple(e.examples)) for e in s.entries.values())
+    assert view(store) == view(fast) and store.occurrences == fast.occurrences == 10
+    fast.clear()
+    assert fast.record("a.example", "u", same, 0) == list(same)  # clear forgets the fast path too

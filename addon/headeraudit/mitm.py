@@ -159,7 +159,7 @@ class CspReportEndpoint:
 
 class HeaderAudit:
     def __init__(self) -> None:
-        self.addons: list[CspReportEndpoint] = []  # mitmproxy follows this list on every event
+
         self.ruleset: Ruleset | None = None
         self.engine: Engine | None = None
         self.fixer: Fixer | None = None
@@ -175,7 +175,8 @@ class HeaderAudit:
         self._last_reload_error: str | None = None
         self._internal_errors: set[str] = set()
         self._store_full_logged = False
-        self._annotations: dict[tuple[Finding, ...], tuple[list[dict[str, str]], str, str]] = {}
+        # by id() of the engine's findings tuple, with the tuple kept to rule out id reuse
+        self._annotations: dict[int, tuple[tuple[Finding, ...], list[dict[str, str]], str, str]] = {}
 
     # ------------------------------------------------------------------ options
 
@@ -254,7 +255,12 @@ class HeaderAudit:
         self.engine = Engine(ruleset, memory=self.engine.memory if self.engine else None)
         preview = self.mode == "fix" and bool(self.csp_preview)
         self.fixer = Fixer(ruleset, opt_in=self.fix_opt_in, csp_report_endpoint=CSP_REPORT_PATH if preview else None)
-        self.addons[:] = [CspReportEndpoint(self)] if preview else []
+        # mitmproxy follows an addon's `addons` attribute on every event of every request:
+        # it exists only while there is a sub-addon to follow.
+        if preview:
+            self.addons = [CspReportEndpoint(self)]
+        elif "addons" in self.__dict__:
+            del self.addons
         self.ruleset = ruleset
         self._annotations.clear()
         self._mtimes = {path: _mtime(path) for path in ruleset.files}
@@ -383,14 +389,14 @@ class HeaderAudit:
     def _annotate(self, flow: http.HTTPFlow, findings: tuple[Finding, ...]) -> None:
         # The engine hands out the same Finding objects for the same headers, so the
         # annotation of a findings tuple is computed once and shared (bounded).
-        cached = self._annotations.get(findings)
-        if cached is None:
+        cached = self._annotations.get(id(findings))
+        if cached is None or cached[0] is not findings:
             worst = max(findings, key=lambda f: SEVERITY_RANK[f.severity]).severity
-            cached = ([f.as_dict() for f in findings], worst, summarise(findings))
+            cached = (findings, [f.as_dict() for f in findings], worst, summarise(findings))
             if len(self._annotations) >= 1024:
                 self._annotations.clear()
-            self._annotations[findings] = cached
-        as_dicts, worst, summary = cached
+            self._annotations[id(findings)] = cached
+        _, as_dicts, worst, summary = cached
         # Shared with other flows of the same findings (read-only by contract; the cache is bounded).
         flow.metadata["headeraudit"] = {"findings": as_dicts, "max_severity": worst}
         if flow.comment:

@@ -81,6 +81,10 @@ class FindingStore:
         self.occurrences = 0
         self.dropped = 0
         self.fixes: dict[tuple[str, str, str, bool], int] = {}  # (host, edit label, rule, applied) -> flows
+        # Fast path: (host, id of a findings tuple) -> (that tuple, its entries), for the
+        # engine hands out the same tuple for the same headers; the tuple is kept so its id
+        # cannot be reused while cached.
+        self._known: dict[tuple[str, int], tuple[tuple[Finding, ...], list[Entry]]] = {}
         self.csp_reports: dict[tuple[str, str, str, str, str], CspReport] = {}
 
     def record_fixes(self, host: str, edits: Iterable, applied: bool) -> None:
@@ -122,7 +126,21 @@ class FindingStore:
         host, stats = self._host(printable(host))
         stats.flows += 1
         self.flows_audited += 1
+        known = self._known.get((host, id(findings))) if isinstance(findings, tuple) else None
+        if known is not None and known[0] is findings:
+            self.occurrences += len(findings)
+            for entry in known[1]:
+                entry.count += 1
+                entry.last_seen = now
+                if len(entry.examples) < MAX_EXAMPLES:
+                    if callable(url):
+                        url = url()
+                    example = printable(url[:URL_MAX])
+                    if example not in entry.examples:
+                        entry.examples.append(example)
+            return []
         new: list[Finding] = []
+        entries: list[Entry] = []
         for finding in findings:
             self.occurrences += 1
             key = (host, finding.rule, finding.header, finding.evidence, finding.message)
@@ -136,12 +154,17 @@ class FindingStore:
                 new.append(finding)
             entry.count += 1
             entry.last_seen = now
+            entries.append(entry)
             if len(entry.examples) < MAX_EXAMPLES:
                 if callable(url):
                     url = url()
                 example = printable(url[:URL_MAX])
                 if example not in entry.examples:
                     entry.examples.append(example)
+        if isinstance(findings, tuple) and len(entries) == len(findings):  # nothing dropped
+            if len(self._known) >= 4096:
+                self._known.clear()
+            self._known[(host, id(findings))] = (findings, entries)
         return new
 
     def sorted_entries(self) -> list[Entry]:
