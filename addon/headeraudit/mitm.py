@@ -72,6 +72,10 @@ def _decode(raw: bytes) -> str:
     return text
 
 
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
 def _pairs(headers: http.Headers) -> list[tuple[str, str]]:
     return [(_decode(name), _decode(value)) for name, value in headers.fields]
 
@@ -371,8 +375,10 @@ class HeaderAudit:
             headers=result.headers, request_headers=view.request_headers, flow=flow,
         ))
         if applied:
-            flow.response.headers = http.Headers(
-                [(name.encode("utf-8", "surrogateescape"), value.encode("utf-8", "surrogateescape")) for name, value in result.headers]
+            # Assign the encoded fields directly: building http.Headers re-validates every
+            # field (most of fix mode's cost); the values are bytes pairs as it requires.
+            flow.response.headers.fields = tuple(
+                (_encode(name), _encode(value)) for name, value in result.headers
             )
         self.store.record_fixes(view.host, result.edits, applied)
         flow.metadata["headeraudit_fix"] = {

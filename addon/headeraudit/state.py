@@ -68,6 +68,22 @@ MAX_FIX_ENTRIES = 5_000
 MAX_CSP_REPORTS = 1_000
 
 
+def _wants_example(entry: Entry) -> bool:
+    """Collect example URLs early, then only at power-of-two counts: a finding that keeps
+    recurring on one URL must not cost a URL build on every flow."""
+    count = entry.count
+    return len(entry.examples) < MAX_EXAMPLES and (count <= 8 or count & (count - 1) == 0)
+
+
+def _add_example(entry: Entry, url: str | Callable[[], str]) -> str:
+    if callable(url):
+        url = url()
+    example = printable(url[:URL_MAX])
+    if example not in entry.examples:
+        entry.examples.append(example)
+    return url
+
+
 class FindingStore:
     def __init__(self, max_entries: int = 20_000, max_hosts: int = 10_000) -> None:
         self.max_entries = max_entries
@@ -132,12 +148,8 @@ class FindingStore:
             for entry in known[1]:
                 entry.count += 1
                 entry.last_seen = now
-                if len(entry.examples) < MAX_EXAMPLES:
-                    if callable(url):
-                        url = url()
-                    example = printable(url[:URL_MAX])
-                    if example not in entry.examples:
-                        entry.examples.append(example)
+                if _wants_example(entry):
+                    url = _add_example(entry, url)
             return []
         new: list[Finding] = []
         entries: list[Entry] = []
@@ -155,12 +167,8 @@ class FindingStore:
             entry.count += 1
             entry.last_seen = now
             entries.append(entry)
-            if len(entry.examples) < MAX_EXAMPLES:
-                if callable(url):
-                    url = url()
-                example = printable(url[:URL_MAX])
-                if example not in entry.examples:
-                    entry.examples.append(example)
+            if _wants_example(entry):
+                url = _add_example(entry, url)
         if isinstance(findings, tuple) and len(entries) == len(findings):  # nothing dropped
             if len(self._known) >= 4096:
                 self._known.clear()
