@@ -171,9 +171,9 @@ def _fix_cookie(line: str, cookie, rules: Sequence[Rule], scheme: str) -> tuple[
     changes: list[str] = []
     kept: list[str] = []
     for segment in attributes:
-        attr, has_value, current = (part.strip() for part in segment.partition("="))
-        target = wanted.get(attr.lower(), None if attr.lower() not in wanted else None)
+        attr, _, current = (part.strip() for part in segment.partition("="))
         if attr.lower() in wanted:
+            target = wanted[attr.lower()]
             if target == "":  # a removal (Domain on a __Host- cookie)
                 changes.append(f"-{_ATTRIBUTE_SPELLING.get(attr.lower(), attr)}")
                 continue

@@ -122,6 +122,15 @@ def check_report_path(path: str) -> None:
         raise ValueError(f"cannot write {path!r}: {directory} is not a writable directory")
 
 
+def _put_comment_line(flow: http.HTTPFlow, prefixes: tuple[str, ...], line: str) -> None:
+    """Replace our own line(s) in the flow comment, keeping whatever the user wrote."""
+    if not flow.comment:
+        flow.comment = line
+        return
+    kept = [old for old in flow.comment.splitlines() if not old.startswith(prefixes)]
+    flow.comment = "\n".join([*kept, line])
+
+
 def summarise(findings: Sequence[Finding]) -> str:
     counts = {s: 0 for s in SEVERITIES}
     for f in findings:
@@ -388,9 +397,7 @@ class HeaderAudit:
             "findings_after": [f.as_dict() for f in after],
         }
         prefix = FIX_COMMENT_PREFIX if applied else WOULD_FIX_COMMENT_PREFIX
-        line = prefix + ", ".join(edit.label for edit in result.edits)
-        lines = [l for l in flow.comment.splitlines() if not l.startswith((FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX))]
-        flow.comment = "\n".join([*lines, line])
+        _put_comment_line(flow, (FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX), prefix + ", ".join(e.label for e in result.edits))
 
     def _annotate(self, flow: http.HTTPFlow, findings: tuple[Finding, ...]) -> None:
         # The engine hands out the same Finding objects for the same headers, so the
@@ -405,12 +412,7 @@ class HeaderAudit:
         _, as_dicts, worst, summary = cached
         # Shared with other flows of the same findings (read-only by contract; the cache is bounded).
         flow.metadata["headeraudit"] = {"findings": as_dicts, "max_severity": worst}
-        if flow.comment:
-            lines = [line for line in flow.comment.splitlines() if not line.startswith(COMMENT_PREFIX)]
-            lines.append(summary)
-            flow.comment = "\n".join(lines)
-        else:
-            flow.comment = summary
+        _put_comment_line(flow, (COMMENT_PREFIX,), summary)
         flow.marked = MARKERS[worst]
 
     def _internal_error(self, flow: http.HTTPFlow, exc: Exception) -> None:

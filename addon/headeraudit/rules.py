@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -197,7 +197,7 @@ def _load_raw(path: str, chain: list[str]) -> tuple[dict[str, SourceDict], dict[
         raise RulesError(path, doc.line_of("rules"), None, "rules must be a list of rule mappings")
     for raw in new_rules:
         if not isinstance(raw, Mapping):
-            raise RulesError(path, getattr(doc, "line_of", lambda k: None)("rules"), None, "each rule must be a mapping")
+            raise RulesError(path, doc.line_of("rules"), None, "each rule must be a mapping")
         rule_id = raw.get("id")
         if not isinstance(rule_id, str) or not ID_PATTERN.fullmatch(rule_id):
             raise RulesError(path, raw.line, str(rule_id) if rule_id else None, "every rule needs an id in kebab-case (e.g. hsts-missing)")

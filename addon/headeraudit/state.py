@@ -104,7 +104,7 @@ class FindingStore:
         self.csp_reports: dict[tuple[str, str, str, str, str], CspReport] = {}
 
     def record_fixes(self, host: str, edits: Iterable, applied: bool) -> None:
-        host = printable(host) if host in self.hosts or len(self.hosts) < self.max_hosts else OTHER_HOSTS
+        host, _ = self._host(printable(host))
         for edit in edits:
             key = (host, printable(edit.label)[:200], edit.rule, applied)
             if key in self.fixes or len(self.fixes) < MAX_FIX_ENTRIES:
