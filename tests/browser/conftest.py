@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from browser_harness import CHROMEDRIVER, CHROMIUM, Browser  # first: it puts tests/e2e on sys.path
-from e2e_harness import MITMDUMP, PROXY_ENV, MitmDumpFactory, Upstream
+from e2e_harness import PROXY_ENV, Upstream, mitmdump  # noqa: F401  (mitmdump: a shared fixture)
 
 
 def _unavailable(reason: str) -> None:
@@ -76,15 +76,6 @@ def other_site() -> Iterator[Upstream]:
     server = Upstream()
     yield server
     server.close()
-
-
-@pytest.fixture
-def mitmdumps(tmp_path: Path) -> Iterator[MitmDumpFactory]:
-    if not MITMDUMP.exists():
-        pytest.fail(f"no mitmdump next to {MITMDUMP.parent}/python")
-    factory = MitmDumpFactory(tmp_path)
-    yield factory
-    factory.close()
 
 
 @pytest.fixture

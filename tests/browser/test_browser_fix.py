@@ -32,10 +32,10 @@ BrowserFactory = Callable[..., Browser]
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_injected_csp_blocks_inline_script(mode: str, site: Upstream, mitmdumps: MitmDumpFactory,
+def test_injected_csp_blocks_inline_script(mode: str, site: Upstream, mitmdump: MitmDumpFactory,
                                            browser: BrowserFactory) -> None:
     serve_pages(site, "inline.html", "ext.js")
-    proxy = start_reverse_proxy(mitmdumps, site, f"headeraudit_mode={mode}")
+    proxy = start_reverse_proxy(mitmdump, site, f"headeraudit_mode={mode}")
     b = browser()
 
     b.open(origin(proxy.port) + "/inline.html")
@@ -54,10 +54,10 @@ def test_injected_csp_blocks_inline_script(mode: str, site: Upstream, mitmdumps:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_injected_frame_protection_stops_framing(mode: str, site: Upstream, other_site: Upstream,
-                                                 mitmdumps: MitmDumpFactory, browser: BrowserFactory) -> None:
+                                                 mitmdump: MitmDumpFactory, browser: BrowserFactory) -> None:
     serve_pages(site, "framed.html", "framed.js")
     serve_pages(other_site, "parent.html", "parent.js", "framed.html", "framed.js")
-    proxy = start_reverse_proxy(mitmdumps, site, f"headeraudit_mode={mode}")
+    proxy = start_reverse_proxy(mitmdump, site, f"headeraudit_mode={mode}")
     target = origin(proxy.port) + "/framed.html"
     b = browser()
 
@@ -91,13 +91,13 @@ def test_injected_frame_protection_stops_framing(mode: str, site: Upstream, othe
 
 
 @pytest.mark.parametrize("scheme", ("http", "https"))
-def test_csp_report_only_preview_collects_browser_reports(scheme: str, site: Upstream, mitmdumps: MitmDumpFactory,
+def test_csp_report_only_preview_collects_browser_reports(scheme: str, site: Upstream, mitmdump: MitmDumpFactory,
                                                           browser: BrowserFactory, tmp_path: Path) -> None:
     """http: the brief's case. https (client side; mitmdump's CA trusted by SPKI): Chromium
     honours Reporting-Endpoints only on secure responses, so both delivery paths are covered."""
     serve_pages(site, "inline.html", "ext.js")
     report_path = tmp_path / "report.json"
-    proxy = start_reverse_proxy(mitmdumps, site, "headeraudit_mode=fix", "headeraudit_csp_preview=report-only",
+    proxy = start_reverse_proxy(mitmdump, site, "headeraudit_mode=fix", "headeraudit_csp_preview=report-only",
                                 f"headeraudit_report={report_path}")
     b = browser(trust_flag(proxy)) if scheme == "https" else browser()
 
@@ -133,7 +133,7 @@ def test_csp_report_only_preview_collects_browser_reports(scheme: str, site: Ups
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_removed_and_hardened_headers_reach_the_browser(mode: str, site: Upstream, mitmdumps: MitmDumpFactory,
+def test_removed_and_hardened_headers_reach_the_browser(mode: str, site: Upstream, mitmdump: MitmDumpFactory,
                                                         browser: BrowserFactory, tmp_path: Path) -> None:
     serve_pages(site, "headers.html", "headers.js", extra_headers={"headers.html": [
         ("X-Powered-By", "PHP/8.1"),
@@ -142,7 +142,7 @@ def test_removed_and_hardened_headers_reach_the_browser(mode: str, site: Upstrea
         ("Set-Cookie", "theme=dark; Path=/"),  # not a session cookie: stays readable by scripts
     ]})
     flows_path = tmp_path / "flows.mitm"  # the flows with the addon's comments, for the cross-check below
-    proxy = start_reverse_proxy(mitmdumps, site, f"headeraudit_mode={mode}", extra_args=("-w", flows_path))
+    proxy = start_reverse_proxy(mitmdump, site, f"headeraudit_mode={mode}", extra_args=("-w", flows_path))
     b = browser()
 
     b.open(origin(proxy.port) + "/headers.html")

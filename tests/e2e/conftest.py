@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 from e2e_harness import (
     ADDON_SCRIPT,
-    MITMDUMP,
     PROXY_ENV,
-    MitmDumpFactory,
     Upstream,
     load_schema,
+    mitmdump,  # noqa: F401  (a fixture shared with tests/browser)
     make_self_signed,
     tls_server_context,
 )
@@ -65,16 +64,6 @@ def https_upstream(tls_cert: tuple[Path, Path]) -> Iterator[Upstream]:
     server = Upstream(tls_server_context(tls_cert))
     yield server
     server.close()
-
-
-@pytest.fixture
-def mitmdump(tmp_path: Path) -> Iterator[MitmDumpFactory]:
-    """Start mitmdump processes (`.start(*args)`, `.run(*args)`); all are stopped at teardown."""
-    if not MITMDUMP.exists():
-        pytest.fail(f"no mitmdump next to {MITMDUMP.parent}/python")
-    factory = MitmDumpFactory(tmp_path)
-    yield factory
-    factory.close()
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -711,3 +711,14 @@ def replay_har(entries: list[HarEntry], client: Client) -> list[Response]:
         responses.append(client.request(entry.url, headers=headers, method=entry.method,
                                         data=entry.request_body if entry.method in ("POST", "PUT") else None))
     return responses
+
+
+@pytest.fixture
+def mitmdump(tmp_path: Path) -> Iterator[MitmDumpFactory]:
+    """Start mitmdump processes (`.start(*args)`, `.run(*args)`); all are stopped at teardown.
+    Shared by tests/e2e and tests/browser: their conftests import it."""
+    if not MITMDUMP.exists():
+        pytest.fail(f"no mitmdump next to {MITMDUMP.parent}/python")
+    factory = MitmDumpFactory(tmp_path)
+    yield factory
+    factory.close()
