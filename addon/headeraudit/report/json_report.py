@@ -42,6 +42,15 @@ def build_report(store: FindingStore, ruleset: Ruleset | None, mode: str, now: f
             "sha256": ruleset.sha256 if ruleset else None,
             "rules": len(ruleset.rules) if ruleset else 0,
         },
+        # What reporters need to describe a rule (SARIF rule metadata, the HTML report's fix).
+        "rules": [
+            {
+                "id": rule.id, "severity": rule.severity, "message": rule.message, "headers": list(rule.headers),
+                "target": rule.target, "references": list(rule.references),
+                "fix": rule.fix.as_dict() if rule.fix else None, "source": rule.source,
+            }
+            for rule in (ruleset.rules if ruleset else ())
+        ],
         "summary": {
             "flows_audited": store.flows_audited,
             "findings": len(store.entries),
