@@ -206,7 +206,7 @@ async def test_internal_error_is_contained_and_logged_once(caplog):
         def boom(view):
             raise RuntimeError("engine exploded")
 
-        addon.engine.evaluate = boom
+        addon.engine.assess = boom
         flows = [html_flow(), html_flow()]
         for flow in flows:
             before = flow.response.headers.fields

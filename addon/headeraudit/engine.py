@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .checks import Env, clip, parse_cookie, printable
+from .grade import GRADE_HEADERS, ResponseGrade, grade_response
 from .model import Finding
 from .rules import Rule, Ruleset
 
@@ -117,8 +118,9 @@ class Engine:
     """Evaluates responses; owns every cache and every piece of cross-response memory, so
     engines over the same Ruleset are independent."""
 
-    def __init__(self, ruleset: Ruleset, memory: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(self, ruleset: Ruleset, memory: dict[str, dict[str, Any]] | None = None, grading: bool = False) -> None:
         self.ruleset = ruleset
+        self.grading = grading
         self._caches: dict[tuple[str, str], dict] = {}  # (rule id, header) -> {values: findings}
         # Memory of stateful checks by rule id; pass the previous engine's to keep it across reloads.
         self.memory: dict[str, dict[str, Any]] = {rule.id: {} for rule in ruleset.rules if not rule.check.pure}
@@ -136,11 +138,23 @@ class Engine:
             {"content-type"} | {k for r in rules for k in r.keys} | {n for r in rules for n in (*r.when.present, *r.when.absent)}
         )
         self._stateful_headers = frozenset(k for r in rules if not r.check.pure for k in r.keys)
+        if grading:
+            # The grade reads its own headers, and a credentialed CORS answer is compared
+            # with the request's Origin, so such responses are never memoised.
+            self._relevant |= GRADE_HEADERS
+            self._stateful_headers |= {"access-control-allow-origin"}
         self._memo_location = any(r.when.hosts or r.when.paths for r in rules)
         self._memo_enabled = not any(r.when.flow_filter for r in rules)
-        self._memo: dict[tuple, tuple[Finding, ...]] = {}
+        self._memo: dict[tuple, tuple[tuple[Finding, ...], ResponseGrade | None]] = {}
 
     def evaluate(self, view: ResponseView) -> tuple[Finding, ...]:
+        return self.assess(view)[0]
+
+    def assess(self, view: ResponseView) -> tuple[tuple[Finding, ...], ResponseGrade | None]:
+        """The findings and, when grading, the grade tests' outcomes (None if not scored).
+
+        Both come from the memo for a response whose relevant headers were seen before, as
+        the same objects, which lets the store skip work it has already done for them."""
         headers = self._index(view.headers)
         content_type = headers.get("content-type")
         key = (view.scheme.lower(), media_type(content_type[0]) if content_type else "", view.status, view.method.upper())
@@ -153,12 +167,23 @@ class Engine:
             memoised = self._memo.get(memo_key)
             if memoised is not None:
                 return memoised
-        result = self._evaluate(view, headers, key)
+        findings = self._evaluate(view, headers, key)
+        result = (findings, self._grade(view, headers, key) if self.grading else None)
         if memo_key is not None:
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
             self._memo[memo_key] = result
         return result
+
+    def _grade(self, view: ResponseView, headers: dict[str, list[str]], key: tuple[str, str, int, str]) -> ResponseGrade | None:
+        def request_origin() -> str | None:
+            pairs = view.request_headers
+            for name, value in pairs() if callable(pairs) else pairs:
+                if name.lower() == "origin":
+                    return value.strip()
+            return None
+
+        return grade_response(key[0], view.status, key[1], headers, request_origin, datetime.now(timezone.utc))
 
     def _evaluate(self, view: ResponseView, headers: dict[str, list[str]], key: tuple[str, str, int, str]) -> tuple[Finding, ...]:
         plan = self._plans.get(key)

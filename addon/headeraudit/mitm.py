@@ -265,7 +265,7 @@ class HeaderAudit:
 
     def _install(self, ruleset: Ruleset) -> None:
         # Keep what stateful checks learnt (CORS origins per host) across reloads.
-        self.engine = Engine(ruleset, memory=self.engine.memory if self.engine else None)
+        self.engine = Engine(ruleset, memory=self.engine.memory if self.engine else None, grading=True)
         preview = self.mode == "fix" and bool(self.csp_preview)
         self.fixer = Fixer(ruleset, opt_in=self.fix_opt_in, csp_report_endpoint=CSP_REPORT_PATH if preview else None)
         # mitmproxy follows an addon's `addons` attribute on every event of every request:
@@ -356,10 +356,10 @@ class HeaderAudit:
             status=response.status_code, headers=_pairs(response.headers),
             request_headers=lambda: _pairs(request.headers), flow=flow,
         )
-        findings = self.engine.evaluate(view)
+        findings, graded = self.engine.assess(view)
         if self.min_rank:
             findings = tuple(f for f in findings if SEVERITY_RANK[f.severity] >= self.min_rank)
-        new = self.store.record(host, lambda: request.pretty_url, findings, time.time())
+        new = self.store.record(host, lambda: request.pretty_url, findings, time.time(), graded)
         for finding in new:
             logger.log(
                 LOG_LEVELS[finding.severity],
@@ -368,18 +368,22 @@ class HeaderAudit:
         if self.store.dropped and not self._store_full_logged:
             self._store_full_logged = True
             logger.warning(f"headeraudit: finding store is full ({self.store.max_entries} entries); further new findings are counted as dropped")
+        graded_after = graded
         if findings:
             self._annotate(flow, findings)
             if self.mode == "fix" and self.fixer is not None:
-                self._fix(flow, findings, view)
+                graded_after = self._fix(flow, findings, view, graded)
+        if self.mode == "fix" and graded_after is not None:
+            self.store.record_grade_after(host, graded_after)
 
-    def _fix(self, flow: http.HTTPFlow, findings: tuple[Finding, ...], view: ResponseView) -> None:
-        """Rewrite a live response with the fixes; for saved flows only say what would change."""
+    def _fix(self, flow: http.HTTPFlow, findings: tuple[Finding, ...], view: ResponseView, graded):
+        """Rewrite a live response with the fixes; for saved flows only say what would change.
+        Returns the grade outcomes of the response as fixed."""
         result: FixResult = self.fixer.fix(findings, view.headers, view.scheme, view.host)
         if not result.edits:
-            return
+            return graded
         applied = flow.live
-        after = self.engine.evaluate(ResponseView(
+        after, graded_after = self.engine.assess(ResponseView(
             scheme=view.scheme, host=view.host, path=view.path, method=view.method, status=view.status,
             headers=result.headers, request_headers=view.request_headers, flow=flow,
         ))
@@ -390,6 +394,7 @@ class HeaderAudit:
                 (_encode(name), _encode(value)) for name, value in result.headers
             )
         self.store.record_fixes(view.host, result.edits, applied)
+        self.store.record_fix_preview(view.host, lambda: flow.request.pretty_url, applied, view.headers, result.headers)
         flow.metadata["headeraudit_fix"] = {
             "applied": applied,
             "edits": [edit.as_dict() for edit in result.edits],
@@ -398,6 +403,7 @@ class HeaderAudit:
         }
         prefix = FIX_COMMENT_PREFIX if applied else WOULD_FIX_COMMENT_PREFIX
         _put_comment_line(flow, (FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX), prefix + ", ".join(e.label for e in result.edits))
+        return graded_after
 
     def _annotate(self, flow: http.HTTPFlow, findings: tuple[Finding, ...]) -> None:
         # The engine hands out the same Finding objects for the same headers, so the

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .checks import printable
+from .grade import HostGrade, ResponseGrade
 from .model import SEVERITIES, Finding
 
 MAX_EXAMPLES = 3
@@ -43,6 +44,25 @@ class Entry:
 class HostStats:
     flows: int = 0
     by_severity: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SEVERITIES, 0))
+    grade: HostGrade = field(default_factory=HostGrade)
+    grade_after: HostGrade | None = None  # fix mode: the responses as fixed
+
+
+@dataclass(slots=True)
+class FixPreview:
+    """One fixed (or, on saved traffic, fixable) response of a host: its headers before and after."""
+
+    host: str
+    url: str
+    applied: bool
+    before: list[tuple[str, str]]
+    after: list[tuple[str, str]]
+
+    def as_dict(self) -> dict:
+        return {
+            "host": self.host, "url": self.url, "applied": self.applied,
+            "before": [[n, v] for n, v in self.before], "after": [[n, v] for n, v in self.after],
+        }
 
 
 @dataclass(slots=True)
@@ -66,6 +86,13 @@ class CspReport:
 
 MAX_FIX_ENTRIES = 5_000
 MAX_CSP_REPORTS = 1_000
+MAX_FIX_PREVIEWS = 200
+PREVIEW_HEADERS = 60
+PREVIEW_VALUE = 500
+
+
+def _preview_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(printable(n[:100]), printable(v[:PREVIEW_VALUE])) for n, v in list(headers)[:PREVIEW_HEADERS]]
 
 
 def _wants_example(entry: Entry) -> bool:
@@ -102,6 +129,24 @@ class FindingStore:
         # cannot be reused while cached.
         self._known: dict[tuple[str, int], tuple[tuple[Finding, ...], list[Entry]]] = {}
         self.csp_reports: dict[tuple[str, str, str, str, str], CspReport] = {}
+        self.fix_previews: dict[str, FixPreview] = {}
+
+    def record_grade_after(self, host: str, graded: ResponseGrade) -> None:
+        """Fix mode: the grade outcomes of a response as fixed (or unchanged, when nothing was)."""
+        _, stats = self._host(printable(host))
+        if stats.grade_after is None:
+            stats.grade_after = HostGrade()
+        stats.grade_after.add(graded)
+
+    def record_fix_preview(self, host: str, url: str | Callable[[], str], applied: bool,
+                           before: Iterable[tuple[str, str]], after: Iterable[tuple[str, str]]) -> None:
+        """Keep the first fixed response of each host, for the report's before/after diff."""
+        host, _ = self._host(printable(host))
+        if host in self.fix_previews or len(self.fix_previews) >= MAX_FIX_PREVIEWS:
+            return
+        if callable(url):
+            url = url()
+        self.fix_previews[host] = FixPreview(host, printable(url[:URL_MAX]), applied, _preview_headers(before), _preview_headers(after))
 
     def record_fixes(self, host: str, edits: Iterable, applied: bool) -> None:
         host, _ = self._host(printable(host))
@@ -134,13 +179,17 @@ class FindingStore:
                 stats = self.hosts[host] = HostStats()
         return host, stats
 
-    def record(self, host: str, url: str | Callable[[], str], findings: Iterable[Finding], now: float) -> list[Finding]:
-        """Count a flow's findings; return those seen for the first time (to be logged).
+    def record(self, host: str, url: str | Callable[[], str], findings: Iterable[Finding], now: float,
+               graded: ResponseGrade | None = None) -> list[Finding]:
+        """Count a flow's findings (and grade outcomes); return the findings seen for the first
+        time (to be logged).
 
         `url` may be a callable: building a URL costs, and it is only needed while an entry
         still collects examples."""
         host, stats = self._host(printable(host))
         stats.flows += 1
+        if graded is not None:
+            stats.grade.add(graded)
         self.flows_audited += 1
         known = self._known.get((host, id(findings))) if isinstance(findings, tuple) else None
         if known is not None and known[0] is findings:

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import __version__
+from ..grade import letter
 from ..model import SEVERITIES
 from ..rules import Ruleset
 from ..state import FindingStore
@@ -22,6 +23,30 @@ SCHEMA_ID = "headeraudit-report/1"
 
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+GRADE_METHOD = "MDN HTTP Observatory scoring over the observed responses (see README, Grades)"
+
+
+def build_grades(store: FindingStore, mode: str) -> dict[str, Any]:
+    """Per-host grades and an overall one: the mean of the hosts' scores (worst host named)."""
+    hosts = []
+    for host, stats in sorted(store.hosts.items()):
+        summary = stats.grade.summary()
+        if summary is None:
+            continue
+        after = stats.grade_after.summary() if stats.grade_after is not None and mode == "fix" else None
+        hosts.append({"host": host, **summary, "after_fix": after})
+    overall: dict[str, Any] = {"score": None, "grade": None, "hosts": len(hosts), "worst_host": None, "after_fix": None}
+    if hosts:
+        mean = sum(h["score"] for h in hosts) // len(hosts)
+        worst = min(hosts, key=lambda h: (h["score"], h["host"]))
+        overall.update(score=mean, grade=letter(mean), worst_host=worst["host"])
+        afters = [h["after_fix"]["score"] for h in hosts if h["after_fix"]]
+        if afters and len(afters) == len(hosts):
+            mean_after = sum(afters) // len(afters)
+            overall["after_fix"] = {"score": mean_after, "grade": letter(mean_after)}
+    return {"method": GRADE_METHOD, "overall": overall, "hosts": hosts}
 
 
 def build_report(store: FindingStore, ruleset: Ruleset | None, mode: str, now: float) -> dict[str, Any]:
@@ -67,6 +92,8 @@ def build_report(store: FindingStore, ruleset: Ruleset | None, mode: str, now: f
             {"host": host, "edit": label, "rule": rule, "applied": applied, "flows": count}
             for (host, label, rule, applied), count in sorted(store.fixes.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
         ],
+        "grades": build_grades(store, mode),
+        "fix_previews": [p.as_dict() for _, p in sorted(store.fix_previews.items())],
         "csp_reports": [r.as_dict() for r in sorted(store.csp_reports.values(), key=lambda r: (r.host, -r.count, r.directive))],
     }
 
