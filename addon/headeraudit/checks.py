@@ -247,13 +247,19 @@ class Valid(Check):
         if self.grammar == "hsts":
             # RFC 6797 §8.1: a UA processes only the first STS header field.
             parsed = cached_hsts(values[0])
-            return [(clip(values[0]), p.detail) for p in parsed.problems if p.fatal and p.code not in self.ignore]
+            problems = [p for p in parsed.problems if p.fatal and p.code not in self.ignore]
+            # Clip once: a 100 KB value can carry tens of thousands of problems.
+            evidence = clip(values[0]) if problems else ""
+            return [(evidence, p.detail) for p in problems]
         if self.grammar == "csp":
             out = []
             for policy in cached_csp(tuple(values)):
+                evidence = None
                 for p in policy.problems:
                     if p.code not in self.ignore:
-                        out.append((clip(policy.raw), p.detail))
+                        if evidence is None:
+                            evidence = clip(policy.raw)
+                        out.append((evidence, p.detail))
             return out
         if self.grammar == "xfo":
             parsed = parse_xfo(values)
