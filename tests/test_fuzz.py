@@ -48,3 +48,11 @@ def test_hsts_with_25000_repeated_directives_is_judged_in_linear_time(ruleset):
 def test_csp_with_50000_invalid_directive_names_is_judged_in_linear_time(ruleset):
     findings = audit(ruleset, [("Content-Type", "text/html"), ("Content-Security-Policy", '";' * 50_000)])
     assert any(f.rule == "csp-invalid" for f in findings)
+
+
+def test_csp_line_of_14000_policies_with_distinct_directives_is_judged_in_linear_time(ruleset):
+    """csp-http-source looks at every directive of every policy (`forbidden_schemes: {all: ...}`):
+    it used to look each name up in each policy, 15 s for 8,000 policies and minutes for 100 KB."""
+    line = ",".join(f"x{i} a" for i in range(14_000)) + ",img-src http://a.example"
+    findings = audit(ruleset, [("Content-Type", "text/html"), ("Content-Security-Policy", line)])
+    assert [f.evidence for f in findings if f.rule == "csp-http-source"] == ["img-src http://a.example"]

@@ -438,18 +438,21 @@ class CspCheck(Check):
                     via = f" (via {shown})" if shown != directive else ""
                     out.append((f"{shown}: {source}", f"{directive}{via} allows {source}"))
         for directive, schemes in self.forbidden_schemes:
-            names = _all_directives(policies) if directive == "all" else (directive,)
-            for name in names:
-                for policy in policies:
-                    tokens = policy.directives.get(name, ())
+            # Grouped by directive name in order of first appearance, then by policy. Walk each
+            # policy's own directives once: looking every name up in every policy is quadratic
+            # (a 100 KB line holds ~14,000 one-directive policies).
+            by_name: dict[str, list[Violation]] = {}
+            for policy in policies:
+                for name, tokens in policy.directives.items():
+                    found = by_name.setdefault(name, [])
+                    if directive != "all" and name != directive:
+                        continue
                     bad = [t for t in tokens if csp_parser.scheme_of(t) in schemes]
                     if bad:
-                        out.append((clip(f"{name} {' '.join(bad)}"), f"{name} allows insecure {'/'.join(sorted(schemes))} sources"))
+                        found.append((clip(f"{name} {' '.join(bad)}"), f"{name} allows insecure {'/'.join(sorted(schemes))} sources"))
+            for violations in by_name.values():
+                out.extend(violations)
         return out
-
-
-def _all_directives(policies: Sequence[Any]) -> list[str]:
-    return list(dict.fromkeys(name for p in policies for name in p.directives))
 
 
 def _shown_directive(policies: Sequence[Any], directive: str) -> str:
