@@ -66,9 +66,10 @@ def _uri(url: str) -> str:
 
 def fingerprint(host: Any, rule: Any, evidence: Any) -> str:
     """Stable across runs and machines: the same (host, rule, evidence) is the same alert.
-    Hashed from the raw strings (surrogatepass keeps undecodable bytes distinct)."""
-    key = "\x00".join(str(part) for part in (host, rule, evidence))
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    Hashed from the raw strings as a JSON array (no separator to collide on; ASCII escapes
+    keep undecodable bytes distinct)."""
+    key = json.dumps([str(part) for part in (host, rule, evidence)], ensure_ascii=True)
+    return hashlib.sha256(key.encode("ascii")).hexdigest()[:32]
 
 
 def _descriptor(rule: dict[str, Any]) -> dict[str, Any]:
