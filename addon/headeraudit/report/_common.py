@@ -10,7 +10,6 @@ must never turn a slightly odd report into a crash at the end of a long CI run.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,22 +19,23 @@ from ..model import SEVERITIES
 WORST_FIRST: tuple[str, ...] = tuple(reversed(SEVERITIES))
 _RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
-# C0 (tab included: it misaligns columns), DEL, C1, lone surrogates (undecodable bytes kept
-# by surrogateescape), the bidi controls that reorder a line ("Trojan Source", CVE-2021-42574),
-# zero-width characters that hide text, and the two non-characters XML 1.0 forbids.
-# Wider than checks.printable, which keeps tab and bidi controls because evidence is data.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufffe\uffff]"
-)
+def _escape(char: str) -> str:
+    # unicode_escape gives \x1b, \n, \u202e; a lone surrogate needs backslashreplace.
+    return char.encode("unicode_escape", "backslashreplace").decode("ascii")
 
 
 def printable(value: Any) -> str:
-    """Any value as one line of safe text: unsafe characters become visible escapes
-    (ESC -> \\x1b, a lone surrogate -> \\udc80), so nothing is lost and nothing acts."""
+    """Any value as one line of safe text: every character `str.isprintable` rejects becomes
+    a visible escape (ESC -> \\x1b, a lone surrogate from surrogateescape -> \\udc80), so
+    nothing is lost and nothing acts. That is C0/C1 controls (tab and newline too), format
+    characters (bidi overrides that reorder a line, "Trojan Source" CVE-2021-42574; zero-width
+    characters that hide text), surrogates, line/paragraph separators, private-use and
+    unassigned code points, and spaces other than U+0020. Stricter than checks.printable,
+    which keeps tab and format characters in evidence because evidence is data."""
     text = value if isinstance(value, str) else ("" if value is None else str(value))
-    if _UNSAFE.search(text) is None:
+    if text.isprintable():
         return text
-    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
 
 
 def clip(text: str, limit: int) -> str:
@@ -70,7 +70,7 @@ def is_web_url(url: Any) -> bool:
     """Only http(s) URLs with a host become links; `javascript:`, `data:` and anything with
     a control character or space stays text (WHATWG URL parsing strips some of those, which
     would let `java\\tscript:` through a naive scheme check)."""
-    if not isinstance(url, str) or _UNSAFE.search(url) or any(c.isspace() for c in url):
+    if not isinstance(url, str) or not url.isprintable() or " " in url:
         return False
     try:
         parts = urlsplit(url)
