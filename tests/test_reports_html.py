@@ -131,6 +131,23 @@ def test_overall_grade_badge_coloured_by_letter():
     assert "MDN HTTP Observatory" in page.all_text
 
 
+def test_fix_mode_overall_grade_before_and_after_and_worst_host():
+    html, _ = parse(sample("fix"))
+    overall = html.split('<p id="overall">')[1].split("</p>")[0]
+    assert '<span class="badge g-c big" title="score 62">C+</span> score 62 → after fixes' in overall
+    assert '<span class="badge g-a big" title="score 97">A+</span> score 97' in overall
+    assert 'worst <span class="mono">legacy.example.org</span>' in overall
+
+
+def test_no_overall_grade_when_no_host_could_be_graded():
+    report = sample("audit")
+    report["grades"] = {"method": "m", "overall": {"score": None, "grade": None, "hosts": 0, "worst_host": None,
+                                                  "after_fix": None}, "hosts": []}
+    html, page = parse(report)
+    assert 'id="overall"' not in html and 'id="grades"' not in html
+    assert_inert(page)
+
+
 def test_hosts_table_has_one_row_per_host_with_grade_badge_and_counts():
     report = sample("audit")
     html, _page = parse(report)
@@ -197,10 +214,10 @@ def test_fix_mode_lists_edits_per_host_and_header_diffs():
     assert "would apply (saved traffic)" in fixes
     previews = html.split('<section id="previews">')[1].split("</section>")[0]
     assert previews.count('<pre class="diff">') == len(report["fix_previews"])
-    assert '<span class="del">- X-Powered-By: PHP/8.1</span>' in previews
-    assert '<span class="add">+ X-Content-Type-Options: nosniff</span>' in previews
-    assert "<span class=\"chg\">~ Set-Cookie: session=abc; Secure; HttpOnly    (was: session=abc; Secure)</span>" in previews
-    assert "<span>  Content-Type: text/html</span>" in previews
+    assert '<span class="ln del">- X-Powered-By: PHP/8.1</span>' in previews
+    assert '<span class="ln add">+ X-Content-Type-Options: nosniff</span>' in previews
+    assert "<span class=\"ln chg\">~ Set-Cookie: session=abc; Secure; HttpOnly    (was: session=abc; Secure)</span>" in previews
+    assert '<span class="ln">  Content-Type: text/html</span>' in previews
 
 
 def test_csp_reports_table():
@@ -275,7 +292,7 @@ def test_control_characters_bidi_and_surrogates_are_escaped_visibly():
 def test_hostile_grade_and_severity_do_not_pick_css_classes():
     html, page = parse(hostile())
     classes = {c for _, attrs in page.elements for c in (attrs.get("class") or "").split()}
-    allowed = {"meta", "badge", "big", "g-a", "g-b", "g-c", "g-d", "g-f", "mono", "zero", "warn", "rule", "n", "diff", "add",
+    allowed = {"meta", "ln", "badge", "big", "g-a", "g-b", "g-c", "g-d", "g-f", "mono", "zero", "warn", "rule", "n", "diff", "add",
                "del", "chg", "pass", "fail", "sev-critical", "sev-high", "sev-medium", "sev-low", "sev-info"}
     assert classes <= allowed
     report = sample("audit")

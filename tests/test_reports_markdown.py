@@ -44,6 +44,11 @@ def test_title_has_overall_grade_and_totals():
     assert first == "### headeraudit: overall grade C\\+ \\(62\\) — 45 findings on 5 hosts"
 
 
+def test_fix_mode_title_has_overall_grade_before_and_after():
+    first = render(sample("fix")).splitlines()[0]
+    assert first == "### headeraudit: overall grade C\\+ \\(62\\) → A\\+ \\(97\\) — 45 findings on 5 hosts"
+
+
 def test_title_without_grades():
     assert render(without_optional(sample("audit"))).splitlines()[0] == "### headeraudit: 45 findings on 5 hosts"
 

@@ -35,6 +35,10 @@ def test_fix_mode_shows_grade_before_and_after():
     assert "shop.example.net    C- (45) -> A+ (100)  2 high" in "\n".join(out)
 
 
+def test_fix_mode_headline_has_overall_grade_before_and_after():
+    assert lines(sample("fix"))[0].endswith("; overall grade C+ (62) -> A+ (97)")
+
+
 def test_ungraded_report_has_no_grade_column():
     out = lines(without_optional(sample("fix")))
     assert "overall grade" not in out[0]

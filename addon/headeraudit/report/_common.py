@@ -107,10 +107,17 @@ def _score(value: Any) -> int | None:
 
 
 def overall_grade(report: dict[str, Any]) -> HostGrade | None:
+    """The overall grade (its `responses` holds the number of graded hosts), with the grade
+    after the fixes in fix mode; None when the report has none or no host could be graded."""
     overall = as_dict(as_dict(report.get("grades")).get("overall"))
-    if not overall:
+    if not overall.get("grade"):
         return None
-    return HostGrade(_score(overall.get("score")), printable(overall.get("grade")), responses=as_int(overall.get("hosts")))
+    after = as_dict(overall.get("after_fix"))
+    return HostGrade(
+        _score(overall.get("score")), printable(overall.get("grade")), responses=as_int(overall.get("hosts")),
+        after_score=_score(after.get("score")) if after else None,
+        after_grade=printable(after.get("grade")) if after.get("grade") else None,
+    )
 
 
 def host_grades(report: dict[str, Any]) -> dict[str, HostGrade]:
@@ -137,6 +144,14 @@ def grade_text(score: int | None, grade: str | None) -> str:
     if not grade:
         return "-"
     return f"{grade} ({score})" if score is not None else grade
+
+
+def grade_change_text(grade: HostGrade, arrow: str = "→") -> str:
+    """'C- (45)', or in fix mode 'C- (45) → A+ (100)'."""
+    text = grade_text(grade.score, grade.grade)
+    if grade.after_grade:
+        text += f" {arrow} {grade_text(grade.after_score, grade.after_grade)}"
+    return text
 
 
 @dataclass

@@ -32,7 +32,6 @@ from ._common import (
     as_list,
     by_severity,
     fix_description,
-    grade_text,
     header_diff,
     host_grades,
     host_rows,
@@ -57,7 +56,7 @@ dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.1em 1em}dl.meta 
 .zero{color:#999}.warn{color:#c62828;font-weight:600}
 summary h3{display:inline}details.rule{border:1px solid #ddd;border-radius:.3em;padding:.4em .8em;margin:.6em 0}summary{cursor:pointer}
 pre.diff{background:#f7f7f7;padding:.5em;white-space:pre-wrap;word-break:break-all}
-.add{background:#e6ffec;display:block}.del{background:#ffebe9;display:block}.chg{background:#fff8c5;display:block}
+.ln{display:block}.add{background:#e6ffec}.del{background:#ffebe9}.chg{background:#fff8c5}
 .pass{color:#1a7f37}.fail{color:#c62828}
 """.strip()
 
@@ -128,10 +127,16 @@ def _header(report: dict[str, Any]) -> list[str]:
     overall = overall_grade(report)
     if overall is not None:
         method = _t(as_dict(report.get("grades")).get("method"))
+        after = (
+            f" → after fixes {_grade_badge(overall.after_grade, overall.after_score, big=True)} score {_t(overall.after_score)}"
+            if overall.after_grade else ""
+        )
+        worst = as_dict(as_dict(report.get("grades")).get("overall")).get("worst_host")
+        worst_text = f', worst <span class="mono">{_t(worst)}</span>' if worst else ""
         out.append(
             f'<p id="overall">overall grade {_grade_badge(overall.grade, overall.score, big=True)} '
-            f'score {_t(overall.score if overall.score is not None else "-")} over {overall.responses} hosts '
-            f'<small>({method})</small></p>'
+            f'score {_t(overall.score if overall.score is not None else "-")}{after} '
+            f'over {plural(overall.responses, "graded host")}{worst_text} <small>({method})</small></p>'
         )
     out.append("</header>")
     return out
@@ -231,7 +236,7 @@ def _grades(report: dict[str, Any]) -> list[str]:
         )
         out.append(
             f'<details class="rule"><summary><span class="mono">{_t(host)}</span> '
-            f"{_grade_badge(grade.grade, grade.score)} {_t(grade_text(grade.score, grade.grade))}{after}, "
+            f"{_grade_badge(grade.grade, grade.score)} {_t(grade.score)}{after}, "
             f"{grade.responses} responses</summary>"
         )
         out.append(_tests_table(grade.tests))
@@ -267,11 +272,11 @@ def _fixes(report: dict[str, Any]) -> list[str]:
 
 
 def _diff_line(line: DiffLine) -> str:
-    css = _DIFF_CLASS[line.mark]
+    css = f"ln {_DIFF_CLASS[line.mark]}".strip()
     text = f"{line.mark} {line.name}: {line.value}"
     if line.old_value is not None:
         text += f"    (was: {line.old_value})"
-    return f'<span class="{css}">{_t(text)}</span>' if css else f"<span>{_t(text)}</span>"
+    return f'<span class="{css}">{_t(text)}</span>'
 
 
 def _previews(report: dict[str, Any]) -> list[str]:

@@ -29,6 +29,7 @@ from ._common import (
     as_dict,
     as_int,
     clip,
+    grade_change_text,
     grade_text,
     host_rows,
     overall_grade,
@@ -92,7 +93,7 @@ def render_markdown(report: dict[str, Any]) -> bytes:
     summary = as_dict(report.get("summary"))
     host_count = len(host_rows(report))
     overall = overall_grade(report)
-    grade = f"overall grade {md(grade_text(overall.score, overall.grade))} — " if overall and overall.grade else ""
+    grade = f"overall grade {md(grade_change_text(overall))} — " if overall else ""
     lines = [
         f"### headeraudit: {grade}{plural(as_int(summary.get('findings')), 'finding')} on {plural(host_count, 'host')}",
         "",

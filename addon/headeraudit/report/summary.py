@@ -24,7 +24,7 @@ from ._common import (
     as_dict,
     as_int,
     clip,
-    grade_text,
+    grade_change_text,
     host_rows,
     overall_grade,
     plural,
@@ -39,18 +39,13 @@ MAX_RULES = 5
 MAX_GATE = 5
 
 
-def _grade(row: HostRow, fix_mode: bool) -> str:
-    if row.grade is None:
-        return ""
-    grade = grade_text(row.grade.score, row.grade.grade)
-    if fix_mode and row.grade.after_grade:
-        grade += f" -> {grade_text(row.grade.after_score, row.grade.after_grade)}"
-    return grade
+def _grade(row: HostRow) -> str:
+    return grade_change_text(row.grade, "->") if row.grade is not None else ""
 
 
-def _host_lines(rows: list[HostRow], fix_mode: bool) -> list[str]:
+def _host_lines(rows: list[HostRow]) -> list[str]:
     names = [printable(row.host) for row in rows]
-    grades = [_grade(row, fix_mode) for row in rows]
+    grades = [_grade(row) for row in rows]
     name_width = min(max(map(len, names)), 40)
     grade_width = max(map(len, grades))
     return [
@@ -68,13 +63,13 @@ def render_summary(report: dict[str, Any], gate: list[str] | None = None) -> str
         f"{plural(as_int(summary.get('findings')), 'finding')} on {plural(len(rows), 'host')} "
         f"({severity_counts_text(summary.get('by_severity'))})"
     )
-    if overall is not None and overall.grade:
-        headline += f"; overall grade {grade_text(overall.score, overall.grade)}"
+    if overall is not None:
+        headline += f"; overall grade {grade_change_text(overall, '->')}"
     lines = [headline]
 
     if rows:
         lines.append("hosts (worst first):")
-        lines += _host_lines(rows[:MAX_HOSTS], report.get("mode") == "fix")
+        lines += _host_lines(rows[:MAX_HOSTS])
         if len(rows) > MAX_HOSTS:
             lines.append(f"  … and {plural(len(rows) - MAX_HOSTS, 'more host')}")
 
