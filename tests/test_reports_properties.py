@@ -96,6 +96,8 @@ class Elements(HTMLParser):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(report=REPORT, gate=st.one_of(st.none(), st.lists(TEXT, max_size=3)))
 def test_every_renderer_survives_arbitrary_text(report, gate):
+    json.loads(render_json(report).decode("utf-8"))
+
     html = render_html(report, refresh_seconds=5)
     assert isinstance(html, bytes)
     parser = Elements()
