@@ -18,6 +18,7 @@ from .model import SEVERITIES, Finding
 MAX_EXAMPLES = 3
 URL_MAX = 300
 OTHER_HOSTS = "(other hosts)"
+NO_HOST = "(no host)"
 
 
 @dataclass(slots=True)
@@ -106,7 +107,7 @@ def _add_example(entry: Entry, url: str | Callable[[], str]) -> str:
     if callable(url):
         url = url()
     example = printable(url[:URL_MAX])
-    if example not in entry.examples:
+    if example and example not in entry.examples:
         entry.examples.append(example)
     return url
 
@@ -171,6 +172,9 @@ class FindingStore:
 
     def _host(self, host: str) -> tuple[str, HostStats]:
         stats = self.hosts.get(host)
+        if stats is None and not host:
+            host = NO_HOST  # e.g. an HTTP/1.0 request without Host: reports need a name
+            stats = self.hosts.get(host)
         if stats is None:
             if len(self.hosts) >= self.max_hosts:
                 host = OTHER_HOSTS
