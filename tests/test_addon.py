@@ -121,7 +121,7 @@ async def test_min_severity_drops_lower_findings():
         ("headeraudit_csp_preview", "enforce-later", r"one of \(empty\), report-only"),
         ("headeraudit_min_severity", "urgent", "unknown severity"),
         ("headeraudit_filter", "~zz", "headeraudit_filter"),
-        ("headeraudit_report", ["report.pdf"], "cannot tell the format"),
+        ("headeraudit_report", ["report.pdf"], r"unsupported report format .\.pdf.*supported: \.json, \.html, \.sarif, \.xml, \.md"),
         ("headeraudit_report", ["/nonexistent-dir/report.json"], "not a writable directory"),
         ("headeraudit_rules", "/nonexistent/rules.yaml", "cannot read rules file"),
     ],
@@ -477,14 +477,71 @@ async def test_misspelt_option_is_warned_about(caplog):
             addon.done()
 
 
-async def test_no_request_hook_unless_csp_preview():
-    """mitmproxy calls request hooks for every request: audit mode registers none."""
+async def test_no_request_hook_unless_the_report_page_or_csp_preview_needs_one():
+    """mitmproxy calls request hooks for every request: without the report page and the CSP
+    preview, the addon registers none."""
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_report_page=False)
+        # mitmproxy follows an `addons` attribute on every event: none at all then
+        assert not hasattr(addon, "addons") and not hasattr(addon, "request")
+        tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview="report-only")
+        assert len(addon.addons) == 1 and addon.addons[0].csp_reports and not addon.addons[0].report_page
+        tctx.configure(addon, headeraudit_mode="audit")
+        assert not hasattr(addon, "addons")
+        tctx.configure(addon, headeraudit_report_page=True)
+        assert addon.addons[0].report_page and not addon.addons[0].csp_reports
+
+
+# ---------------------------------------------------------------- live report page, gate options
+
+def report_page_flow(path="/", method="GET", host="headeraudit.proxy"):
+    req = treq(scheme=b"http", host=host, port=80, path=path.encode(), method=method.encode(),
+               headers=http.Headers([(b"host", host.encode())]))
+    return tflow.tflow(req=req, resp=False, live=True)
+
+
+async def test_report_page_is_answered_by_the_proxy_and_not_audited():
     addon = HeaderAudit()
     with taddons.context(addon) as tctx:
         tctx.configure(addon)
-        # mitmproxy follows an `addons` attribute on every event: none at all in audit mode
-        assert not hasattr(addon, "addons") and not hasattr(addon, "request")
-        tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview="report-only")
-        assert len(addon.addons) == 1
-        tctx.configure(addon, headeraudit_mode="audit")
-        assert not hasattr(addon, "addons")
+        audited = html_flow()
+        addon.responseheaders(audited)
+        endpoints = addon.addons[0]
+        flow = report_page_flow("/report.json")
+        endpoints.request(flow)
+        assert flow.response.status_code == 200 and flow.response.headers["content-type"] == "application/json"
+        assert "default-src 'none'" in flow.response.headers["content-security-policy"]
+        report = json.loads(flow.response.content)
+        assert report["summary"]["flows_audited"] == 1 and report["findings"]
+        addon.responseheaders(flow)  # our own answer is never audited
+        assert "headeraudit" not in flow.metadata and addon.store.flows_audited == 1
+        page = report_page_flow("/")
+        endpoints.request(page)
+        assert page.response.headers["content-type"].startswith("text/html")
+        assert b'http-equiv="refresh"' in page.response.content
+        for path, method, status in (("/nope", "GET", 404), ("/", "POST", 405)):
+            other = report_page_flow(path, method)
+            endpoints.request(other)
+            assert other.response.status_code == status
+        elsewhere = report_page_flow("/", host="www.example.com")
+        endpoints.request(elsewhere)
+        assert elsewhere.response is None  # any other host goes upstream as usual
+
+
+async def test_report_page_can_be_switched_off_and_then_no_request_hook_exists():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_report_page=False)
+        assert "addons" not in addon.__dict__
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("headeraudit_fail_on", "severe", "unknown severity"),
+    ("headeraudit_min_grade", "E", "unknown grade"),
+])
+async def test_gate_options_are_validated_in_configure(option, value, message):
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        with pytest.raises(exceptions.OptionsError, match=message):
+            tctx.configure(addon, **{option: value})

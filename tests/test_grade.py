@@ -300,3 +300,47 @@ def test_the_same_graded_object_twice_counts_without_recomputing():
     host.add(graded)
     host.add(graded)
     assert host.responses == 2 and host.summary()["responses"] == 2
+
+
+# ---------------------------------------------------------------- the CI gate (gate.py)
+
+from headeraudit import gate  # noqa: E402
+
+
+def gate_report(severities: list[str], grades: list[tuple[str, str, int]], dropped: int = 0) -> dict:
+    return {
+        "findings": [{"severity": s} for s in severities],
+        "summary": {"dropped": dropped},
+        "grades": {"hosts": [{"host": h, "grade": g, "score": sc} for h, g, sc in grades]},
+    }
+
+
+def test_gate_fail_on_counts_findings_at_or_above_the_severity():
+    report = gate_report(["low", "high", "critical", "medium"], [])
+    verdict = gate.evaluate(report, "high", None)
+    assert not verdict.passed and verdict.failures == ("2 distinct findings at or above high (1 critical, 1 high)",)
+    assert gate.evaluate(report, "critical", None).failures == ("1 distinct finding at or above critical (1 critical)",)
+    assert gate.evaluate(gate_report(["low"], []), "medium", None).passed
+
+
+def test_gate_unknown_severities_of_dropped_findings_fail_a_gate_that_found_nothing():
+    assert not gate.evaluate(gate_report([], [], dropped=3), "high", None).passed
+
+
+def test_gate_min_grade_names_each_host_below_it():
+    report = gate_report([], [("a.example", "B", 72), ("b.example", "B-", 65), ("c.example", "A+", 110)])
+    verdict = gate.evaluate(report, None, "b")
+    assert verdict.failures == ("b.example: grade B- (score 65) is below B",)
+    assert verdict.lines()[0] == "gate FAILED (min_grade=B):"
+    assert gate.evaluate(report, None, "B-").passed
+
+
+def test_gate_without_options_checks_nothing_and_passes():
+    verdict = gate.evaluate(gate_report(["critical"], [("a", "F", 0)]), None, None)
+    assert verdict.passed and verdict.checked == () and verdict.lines() == []
+
+
+@pytest.mark.parametrize("text", ["E", "A++", "", "90"])
+def test_gate_rejects_unknown_grades(text):
+    with pytest.raises(ValueError, match="expected one of: A\\+, A, A-"):
+        gate.parse_grade(text)

@@ -17,11 +17,15 @@ from typing import Any
 from mitmproxy import command, ctx, exceptions, flowfilter, http
 from mitmproxy.proxy.mode_specs import ReverseMode
 
+from . import gate
 from .csp_reports import parse_csp_reports
 from .engine import Engine, ResponseView
 from .fixes import FixResult, Fixer
 from .model import SEVERITIES, SEVERITY_RANK, Finding, parse_severity
-from .report.json_report import build_report, render_json, write_atomically
+from .report import RENDERERS, renderer_for
+from .report.html import render_html
+from .report.json_report import build_report, write_atomically
+from .report.summary import render_summary
 from .rules import Ruleset, RulesError, load_ruleset
 from .state import FindingStore
 
@@ -31,6 +35,9 @@ MODES = ("audit", "fix")
 CSP_PREVIEWS = ("", "report-only")
 # A same-origin path the addon answers itself in CSP preview; never forwarded upstream.
 CSP_REPORT_PATH = "/.well-known/headeraudit/csp-report"
+# The live report, answered by the proxy like mitmproxy's mitm.it; never forwarded upstream.
+REPORT_PAGE_HOST = "headeraudit.proxy"
+REPORT_PAGE_REFRESH = 5
 FIX_COMMENT_PREFIX = "headeraudit fixed: "
 WOULD_FIX_COMMENT_PREFIX = "headeraudit would fix: "
 MARKERS = {
@@ -45,8 +52,8 @@ COMMENT_PREFIX = "headeraudit: "
 OPTION_NAMES = (
     "headeraudit_rules", "headeraudit_mode", "headeraudit_filter", "headeraudit_report",
     "headeraudit_min_severity", "headeraudit_fix_opt_in", "headeraudit_csp_preview",
+    "headeraudit_fail_on", "headeraudit_min_grade", "headeraudit_report_page",
 )
-REPORT_FORMATS = (".json",)
 WATCH_INTERVAL = 1.0
 MAX_INTERNAL_ERRORS_LOGGED = 50
 
@@ -115,8 +122,7 @@ def parse_choice(option: str, value: str, choices: Sequence[str]) -> str:
 
 def check_report_path(path: str) -> None:
     """Refuse a report path up front rather than failing when mitmproxy exits."""
-    if os.path.splitext(path)[1].lower() not in REPORT_FORMATS:
-        raise ValueError(f"cannot tell the format of {path!r}; use one of: {', '.join(REPORT_FORMATS)}")
+    renderer_for(path)  # ValueError names the known extensions
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
         raise ValueError(f"cannot write {path!r}: {directory} is not a writable directory")
@@ -140,34 +146,63 @@ def summarise(findings: Sequence[Finding]) -> str:
     return f"{COMMENT_PREFIX}{', '.join(parts)} — {', '.join(rules)}"
 
 
-class CspReportEndpoint:
-    """Answers the browser's CSP violation reports: the path is ours, not the site's.
+ANSWERED = "headeraudit_answered"  # flow.metadata key: answered by the proxy, not audited
 
-    A separate sub-addon so that the per-request hook exists only while the CSP preview is
-    on: mitmproxy calls every `request` hook for every request, and audit mode needs none.
+
+class ProxyEndpoints:
+    """Requests the proxy answers itself and never forwards upstream: the live report page
+    (http://headeraudit.proxy/, like mitmproxy's mitm.it) and, in CSP preview, the browsers'
+    violation reports on a same-origin path.
+
+    A sub-addon so that the per-request hook exists only while one of them is on: mitmproxy
+    calls every `request` hook for every request.
     """
 
-    def __init__(self, audit: HeaderAudit) -> None:
-        self.audit = audit
+    def __init__(self, audit: HeaderAudit, report_page: bool, csp_reports: bool) -> None:
+        self.audit, self.report_page, self.csp_reports = audit, report_page, csp_reports
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if flow.response is not None or not flow.live or flow.request.method != "POST":
+        if flow.response is not None or not flow.live:
             return
-        if flow.request.path.split("?", 1)[0] != CSP_REPORT_PATH:
-            return
-        flow.metadata["headeraudit_csp_report"] = True
-        flow.response = http.Response.make(204, b"", {"Cache-Control": "no-store"})
-        try:
-            host = flow_host(flow.request)
-            for report in parse_csp_reports(flow.request.raw_content or b"", host):
-                if self.audit.store.record_csp_report(report):
-                    sample = f" (sample: {report.sample})" if report.sample else ""
-                    logger.warning(
-                        f"headeraudit CSP report {host}: {report.directive} blocked {report.blocked_uri or '(none)'} "
-                        f"on {report.document_uri} [{report.disposition}]{sample}"
-                    )
-        except Exception as exc:
-            self.audit._internal_error(flow, exc)
+        request = flow.request
+        if self.report_page and request.host.lower() == REPORT_PAGE_HOST:
+            flow.metadata[ANSWERED] = True
+            try:
+                flow.response = self.audit.report_page_response(request.method, request.path)
+            except Exception as exc:
+                flow.response = http.Response.make(500, b"headeraudit: the report could not be built\n", {"Content-Type": "text/plain"})
+                self.audit._internal_error(flow, exc)
+        elif self.csp_reports and request.method == "POST" and request.path.split("?", 1)[0] == CSP_REPORT_PATH:
+            flow.metadata[ANSWERED] = True
+            flow.response = http.Response.make(204, b"", {"Cache-Control": "no-store"})
+            try:
+                self._record_csp_reports(flow)
+            except Exception as exc:
+                self.audit._internal_error(flow, exc)
+
+    def _record_csp_reports(self, flow: http.HTTPFlow) -> None:
+        host = flow_host(flow.request)
+        for report in parse_csp_reports(flow.request.raw_content or b"", host):
+            if self.audit.store.record_csp_report(report):
+                sample = f" (sample: {report.sample})" if report.sample else ""
+                logger.warning(
+                    f"headeraudit CSP report {host}: {report.directive} blocked {report.blocked_uri or '(none)'} "
+                    f"on {report.document_uri} [{report.disposition}]{sample}"
+                )
+
+
+# The report page shows attacker-controlled header values (escaped by the renderer); its own
+# policy forbids every script and remote load, as a second line of defence.
+REPORT_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8", ".json": "application/json", ".sarif": "application/sarif+json",
+    ".xml": "application/xml", ".md": "text/markdown; charset=utf-8",
+}
 
 
 class HeaderAudit:
@@ -183,6 +218,9 @@ class HeaderAudit:
         self.min_rank = 0
         self.flow_filter: Any = None
         self.report_paths: tuple[str, ...] = ()
+        self.fail_on: str | None = None
+        self.min_grade: str | None = None
+        self.report_page = True
         self._watch_task: asyncio.Task | None = None
         self._mtimes: dict[str, float | None] = {}
         self._last_reload_error: str | None = None
@@ -219,7 +257,21 @@ class HeaderAudit:
         )
         loader.add_option(
             "headeraudit_report", Sequence[str], [],
-            "Path(s) of report files, written when mitmproxy exits and on headeraudit.report. Format by extension: .json",
+            "Path(s) of report files, written when mitmproxy exits and on headeraudit.report. "
+            "Format by extension: .json, .html, .sarif, .xml (JUnit), .md",
+        )
+        loader.add_option(
+            "headeraudit_fail_on", str, "",
+            "CI gate: fail the run when a finding is at or above this severity (info, low, medium, high, critical). "
+            "The `headeraudit` command exits 3 then; plain mitmdump only prints the verdict.",
+        )
+        loader.add_option(
+            "headeraudit_min_grade", str, "",
+            "CI gate: fail the run when a host's grade is below this (A+, A, A-, B+, … F).",
+        )
+        loader.add_option(
+            "headeraudit_report_page", bool, True,
+            f"Answer http://{REPORT_PAGE_HOST}/ with the live HTML report (like mitm.it); never forwarded upstream.",
         )
         loader.add_option(
             "headeraudit_min_severity", str, "info",
@@ -249,6 +301,20 @@ class HeaderAudit:
                 except ValueError as exc:
                     raise exceptions.OptionsError(f"headeraudit_report: {exc}") from exc
             self.report_paths = paths
+        if "headeraudit_fail_on" in updated:
+            try:
+                self.fail_on = parse_severity(opts.headeraudit_fail_on) if opts.headeraudit_fail_on.strip() else None
+            except ValueError as exc:
+                raise exceptions.OptionsError(f"headeraudit_fail_on: {exc}") from exc
+        if "headeraudit_min_grade" in updated:
+            try:
+                self.min_grade = gate.parse_grade(opts.headeraudit_min_grade) if opts.headeraudit_min_grade.strip() else None
+            except ValueError as exc:
+                raise exceptions.OptionsError(f"headeraudit_min_grade: {exc}") from exc
+        if "headeraudit_report_page" in updated:
+            if not isinstance(opts.headeraudit_report_page, bool):
+                raise exceptions.OptionsError("headeraudit_report_page must be true or false")
+            self.report_page = opts.headeraudit_report_page
         if "headeraudit_csp_preview" in updated:
             self.csp_preview = parse_choice("headeraudit_csp_preview", opts.headeraudit_csp_preview, CSP_PREVIEWS)
         if "headeraudit_fix_opt_in" in updated:
@@ -260,7 +326,7 @@ class HeaderAudit:
                 self._install(load_ruleset(opts.headeraudit_rules or None, compile_filter))
             except RulesError as exc:
                 raise exceptions.OptionsError(f"headeraudit_rules: {exc}") from exc
-        elif updated & {"headeraudit_fix_opt_in", "headeraudit_csp_preview", "headeraudit_mode"} and self.ruleset is not None:
+        elif updated & {"headeraudit_fix_opt_in", "headeraudit_csp_preview", "headeraudit_mode", "headeraudit_report_page"} and self.ruleset is not None:
             self._install(self.ruleset)
 
     def _install(self, ruleset: Ruleset) -> None:
@@ -270,8 +336,8 @@ class HeaderAudit:
         self.fixer = Fixer(ruleset, opt_in=self.fix_opt_in, csp_report_endpoint=CSP_REPORT_PATH if preview else None)
         # mitmproxy follows an addon's `addons` attribute on every event of every request:
         # it exists only while there is a sub-addon to follow.
-        if preview:
-            self.addons = [CspReportEndpoint(self)]
+        if preview or self.report_page:
+            self.addons = [ProxyEndpoints(self, self.report_page, preview)]
         elif "addons" in self.__dict__:
             del self.addons
         self.ruleset = ruleset
@@ -319,27 +385,56 @@ class HeaderAudit:
         if self._watch_task is not None:
             self._watch_task.cancel()
             self._watch_task = None
-        written = self.write_reports(self.report_paths)
+        report = self.build_report()
+        written = self.write_reports(self.report_paths, report)
         totals = self.store.totals()
         counts = ", ".join(f"{totals[s]} {s}" for s in reversed(SEVERITIES) if totals[s]) or "no findings"
         where = f"; report: {', '.join(written)}" if written else ""
         logger.info(f"headeraudit: {self.store.flows_audited} flows audited, {len(self.store.entries)} distinct findings ({counts}){where}")
+        verdict = gate.evaluate(report, self.fail_on, self.min_grade)
+        gate.last_verdict = verdict
+        if gate.standalone:
+            # The `headeraudit` command: the summary is the run's result, on stdout.
+            print(render_summary(report, list(verdict.failures) if verdict.checked else None), flush=True)
+        elif verdict.checked:
+            level = logging.INFO if verdict.passed else logging.WARNING
+            for line in render_summary(report, list(verdict.failures)).splitlines():
+                logger.log(level, line)
+            if not verdict.passed:
+                logger.log(level, "headeraudit: mitmdump's exit status does not reflect the gate; run `headeraudit` instead for exit status 3")
 
-    def write_reports(self, paths: Sequence[str]) -> list[str]:
+    def build_report(self) -> dict[str, Any]:
+        return build_report(self.store, self.ruleset, self.mode, time.time())
+
+    def write_reports(self, paths: Sequence[str], report: dict[str, Any] | None = None) -> list[str]:
         written = []
         for path in paths:
             try:
-                data = render_json(build_report(self.store, self.ruleset, self.mode, time.time()))
-                write_atomically(path, data)
+                if report is None:
+                    report = self.build_report()
+                write_atomically(path, renderer_for(path)(report))
                 written.append(path)
             except OSError as exc:
                 logger.error(f"headeraudit: could not write report {path}: {exc.strerror or exc}; the previous file is kept")
         return written
 
+    def report_page_response(self, method: str, path: str) -> http.Response:
+        """The live report at http://headeraudit.proxy/: / is HTML (refreshing itself),
+        /report.json, /report.html, /report.sarif, /report.xml and /report.md the other formats."""
+        if method not in ("GET", "HEAD"):
+            return http.Response.make(405, b"GET only\n", {"Allow": "GET, HEAD", "Content-Type": "text/plain"})
+        path = path.split("?", 1)[0]
+        ext = ".html" if path in ("/", "/index.html") else os.path.splitext(path)[1].lower() if path.startswith("/report.") else ""
+        if ext not in RENDERERS:
+            return http.Response.make(404, b"headeraudit: try / or /report.json\n", {"Content-Type": "text/plain", **REPORT_PAGE_HEADERS})
+        report = self.build_report()
+        body = render_html(report, refresh_seconds=REPORT_PAGE_REFRESH) if path in ("/", "/index.html") else RENDERERS[ext](report)
+        return http.Response.make(200, b"" if method == "HEAD" else body, {"Content-Type": CONTENT_TYPES[ext], **REPORT_PAGE_HEADERS})
+
     # ------------------------------------------------------------------ hooks
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        if flow.response is None or self.engine is None or flow.metadata.get("headeraudit_csp_report"):
+        if flow.response is None or self.engine is None or flow.metadata.get(ANSWERED):
             return
         if self.flow_filter is not None and not self.flow_filter(flow):
             return

@@ -83,6 +83,9 @@ def test_har_and_mitm_give_the_same_findings_as_the_live_run(
     assert finding_keys(mitm) == finding_keys(live), ".mitm replay differs from the live run"
     assert har["summary"] == live["summary"] == mitm["summary"]
     assert har["hosts"] == live["hosts"] == mitm["hosts"]
+    # grades too: the same responses, the same scores and per-test results
+    assert har["grades"] == live["grades"] == mitm["grades"]
+    assert {h["host"] for h in live["grades"]["hosts"]} == HOSTS
     # the logged lines are the same too (one per distinct finding)
     assert sorted(map(repr, logged_findings(har_output))) == sorted(map(repr, logged_findings(proxy.output)))
 

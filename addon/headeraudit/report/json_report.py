@@ -104,6 +104,10 @@ def write_atomically(path: str, data: bytes) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".headeraudit-", suffix=".tmp", dir=directory)
     try:
+        # mkstemp creates 0600; a report is an ordinary file (CI artifacts are read by others).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

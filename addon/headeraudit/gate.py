@@ -1,0 +1,82 @@
+"""The CI gate: does a run's report pass `headeraudit_fail_on` and `headeraudit_min_grade`?
+
+Pure: it reads the report dict, so the verdict is exactly what the written reports say.
+mitmdump cannot exit with it (its status is decided by mitmproxy, and `sys.exit` in an
+addon's `done` skips the `done` of later addons such as `hardump`), so the addon leaves the
+verdict here and the `headeraudit` command (cli.py) turns it into the process status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .grade import GRADE_ORDER
+from .model import SEVERITIES, SEVERITY_RANK, parse_severity
+
+EXIT_OK = 0
+EXIT_GATE_FAILED = 3
+
+
+def parse_grade(text: str) -> str:
+    """A letter grade as in the report (A+ … F), case-insensitive; ValueError lists them."""
+    grade = str(text).strip().upper()
+    if grade not in GRADE_ORDER:
+        raise ValueError(f"unknown grade {text!r}; expected one of: {', '.join(GRADE_ORDER)}")
+    return grade
+
+
+def grade_below(grade: str, minimum: str) -> bool:
+    return GRADE_ORDER.index(grade) > GRADE_ORDER.index(minimum)  # GRADE_ORDER is best first
+
+
+@dataclass(frozen=True)
+class Verdict:
+    failures: tuple[str, ...]
+    checked: tuple[str, ...]  # what was asked, for the summary ("fail_on=high", "min_grade=B")
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def lines(self) -> list[str]:
+        if not self.checked:
+            return []
+        if self.passed:
+            return [f"gate passed ({', '.join(self.checked)})"]
+        return [f"gate FAILED ({', '.join(self.checked)}):", *(f"  {line}" for line in self.failures)]
+
+
+def evaluate(report: dict[str, Any], fail_on: str | None, min_grade: str | None) -> Verdict:
+    """Failures: findings at or above `fail_on`; hosts graded below `min_grade` (the grade of
+    what the server sent, not of the fix-mode preview)."""
+    failures: list[str] = []
+    checked: list[str] = []
+    if fail_on:
+        fail_on = parse_severity(fail_on)
+        checked.append(f"fail_on={fail_on}")
+        at_or_above = [s for s in SEVERITIES if SEVERITY_RANK[s] >= SEVERITY_RANK[fail_on]]
+        counts = {s: 0 for s in at_or_above}
+        for finding in report.get("findings", ()):
+            if finding["severity"] in counts:
+                counts[finding["severity"]] += 1
+        total = sum(counts.values())
+        if total:
+            detail = ", ".join(f"{counts[s]} {s}" for s in reversed(at_or_above) if counts[s])
+            failures.append(f"{total} distinct finding{'s' if total != 1 else ''} at or above {fail_on} ({detail})")
+        dropped = report.get("summary", {}).get("dropped", 0)
+        if dropped and not total:
+            failures.append(f"{dropped} findings were dropped (store full): their severities are unknown")
+    if min_grade:
+        min_grade = parse_grade(min_grade)
+        checked.append(f"min_grade={min_grade}")
+        for host in report.get("grades", {}).get("hosts", ()):
+            if grade_below(host["grade"], min_grade):
+                failures.append(f"{host['host']}: grade {host['grade']} (score {host['score']}) is below {min_grade}")
+    return Verdict(tuple(failures), tuple(checked))
+
+
+# Set by the addon when mitmdump ends; read by cli.main in the same process.
+last_verdict: Verdict | None = None
+# True when running under the `headeraudit` command: the summary goes to stdout.
+standalone = False

@@ -1,0 +1,6 @@
+"""The mitmproxy script the `headeraudit` command loads (`-s` needs a file path; an installed
+package has no addon/ folder). Same content as addon/headeraudit_addon.py."""
+
+from headeraudit.mitm import HeaderAudit
+
+addons = [HeaderAudit()]
