@@ -132,7 +132,10 @@ class Browser:
         self.driver_log = log_dir / "chromedriver.log"
         options = webdriver.ChromeOptions()
         options.binary_location = str(CHROMIUM)
+        proxied = any(flag.startswith("--proxy-server=") for flag in extra_flags)
         for flag in (*HEADLESS_FLAGS, *extra_flags):
+            if proxied and flag == "--no-proxy-server":
+                continue  # this browser is told to use the (loopback) proxy under test
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={profile}")
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
