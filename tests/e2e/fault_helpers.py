@@ -19,12 +19,15 @@ Loopback only, ports picked by the kernel, every socket operation has a timeout,
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 import socket
 import ssl
 import struct
+import subprocess
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Self
 
 IO_TIMEOUT = 15.0
 
@@ -195,8 +198,14 @@ def websocket_echo(extra_headers: Iterable[tuple[str, str]] = ()) -> RawHandler:
     """A RawUpstream handler: accept the WebSocket upgrade (101, with `extra_headers`), then
     echo every text/binary message back prefixed with b'echo:' until the client closes."""
     from wsproto import ConnectionType, WSConnection
-    from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Message, Request,
-                                TextMessage)
+    from wsproto.events import (
+        AcceptConnection,
+        BytesMessage,
+        CloseConnection,
+        Message,
+        Request,
+        TextMessage,
+    )
 
     extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra_headers]
 
@@ -236,8 +245,15 @@ def websocket_roundtrip(proxy_port: int, upstream_port: int, path: str, messages
     """Open ws://127.0.0.1:upstream_port/path through the proxy (CONNECT, as browsers do),
     send each message, collect one reply per message, then close the WebSocket."""
     from wsproto import ConnectionType, WSConnection
-    from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Message, RejectConnection,
-                                Request, TextMessage)
+    from wsproto.events import (
+        AcceptConnection,
+        BytesMessage,
+        CloseConnection,
+        Message,
+        RejectConnection,
+        Request,
+        TextMessage,
+    )
 
     authority = f"127.0.0.1:{upstream_port}"
     with socket.create_connection(("127.0.0.1", proxy_port), timeout=timeout) as sock:
@@ -468,9 +484,7 @@ def dechunk(body: bytes) -> bytes:
 
 
 def _mount(*args: str) -> None:
-    import subprocess
-
-    done = subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30, check=False)
     if done.returncode != 0:
         raise AssertionError(
             f"mount {' '.join(args)} failed ({done.stderr.strip()}): these fault tests need root with "
@@ -478,10 +492,8 @@ def _mount(*args: str) -> None:
 
 
 def _umount(path: str) -> None:
-    import subprocess
-
-    if subprocess.run(["umount", path], capture_output=True, timeout=30).returncode != 0:
-        subprocess.run(["umount", "-l", path], capture_output=True, timeout=30)
+    if subprocess.run(["umount", path], capture_output=True, timeout=30, check=False).returncode != 0:
+        subprocess.run(["umount", "-l", path], capture_output=True, timeout=30, check=False)
 
 
 class BindMount:
@@ -491,7 +503,7 @@ class BindMount:
     def __init__(self, path: Any) -> None:
         self.path = str(path)
 
-    def __enter__(self) -> BindMount:
+    def __enter__(self) -> Self:
         _mount("--bind", self.path, self.path)
         return self
 
@@ -510,15 +522,12 @@ class SmallTmpfs:
         self.path = str(path)
         self.size = size
 
-    def __enter__(self) -> SmallTmpfs:
+    def __enter__(self) -> Self:
         _mount("-t", "tmpfs", "-o", f"size={self.size},mode=0755", "tmpfs", self.path)
         return self
 
     def fill(self) -> int:
         """Fill the file system; return the bytes written."""
-        import errno
-        import os
-
         written = 0
         fd = os.open(os.path.join(self.path, "filler"), os.O_WRONLY | os.O_CREAT, 0o644)
         try:

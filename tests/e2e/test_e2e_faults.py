@@ -27,21 +27,20 @@ size-limited tmpfs (ENOSPC). See fault_helpers.py.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
-import json
 import os
 import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from e2e_harness import (
     ADDON_SCRIPT,
-    Client,
     MitmDump,
     MitmDumpFactory,
     Upstream,
@@ -76,6 +75,7 @@ MODES = ("bare", "audit", "fix")
 OK_BODY = b"still serving"
 # what fix mode does to a plain-http text/plain 2xx response from these upstreams
 NOSNIFF = (b"X-Content-Type-Options", b"nosniff")
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -155,29 +155,38 @@ class Matrix:
     def row(self, streamed: bool) -> dict[str, Shared]:
         return {mode: self.procs[(mode, streamed)] for mode in MODES}
 
+    def each(self, streamed: bool, fn: Callable[[Shared], T]) -> dict[str, T]:
+        """fn(proxy) for the bare, audit and fix proxy of a row at the same time (so their
+        waits overlap); an assertion in fn fails the test."""
+        row = self.row(streamed)
+        with concurrent.futures.ThreadPoolExecutor(len(row)) as pool:
+            futures = {mode: pool.submit(fn, p) for mode, p in row.items()}
+            return {mode: future.result(timeout=120) for mode, future in futures.items()}
+
     def start(self, streamed: bool) -> dict[str, tuple[int, Tally | None]]:
         """Remember each proxy's output position and the addon's tallies before a case."""
-        return {mode: (p.proc.line_count, p.tally(self.schema) if mode != "bare" else None)
-                for mode, p in self.row(streamed).items()}
+        return self.each(streamed, lambda p: (p.proc.line_count, p.tally(self.schema) if p.mode != "bare" else None))
 
     def finish(self, streamed: bool, marks: dict[str, tuple[int, Tally | None]], ok_url: str) -> dict[str, Tally]:
         """A normal request through each proxy right after the case must work (and be
         audited); nothing in the output may show headeraudit failing. Returns what each
         addon proxy recorded during the case, the normal request included."""
-        deltas = {}
-        for mode, p in self.row(streamed).items():
+
+        def check(p: Shared) -> Tally | None:
             after = raw_exchange(p.port, ok_url)
             assert after.status == 200 and after.body == OK_BODY and after.error is None, \
-                f"{mode}/{'streamed' if streamed else 'buffered'}: the proxy stopped serving: {after}"
+                f"{p.mode}/{'streamed' if streamed else 'buffered'}: the proxy stopped serving: {after}"
             assert p.proc.alive
-            line, before = marks[mode]
+            line, before = marks[p.mode]
+            delta = None
             if before is not None:
                 delta = p.tally(self.schema) - before
                 assert delta.counts[("server-version-disclosure", "ok/1")] == 1, \
-                    f"{mode}: the normal request after the case was not audited: {delta}"
-                deltas[mode] = delta
+                    f"{p.mode}: the normal request after the case was not audited: {delta}"
             assert_no_addon_failure(p.proc, line)
-        return deltas
+            return delta
+
+        return {mode: delta for mode, delta in self.each(streamed, check).items() if delta is not None}
 
 
 def split_headers(result_headers: list[tuple[bytes, bytes]]) -> dict[bytes, list[bytes]]:
@@ -319,7 +328,7 @@ def test_upstream_reset_mid_body_gives_the_client_the_same_failure(
     The response headers were seen, so the flow is audited (recorded in the report)."""
     raw = servers["raw"]
     marks = matrix.start(streamed)
-    got = {mode: raw_exchange(p.port, raw.url(path)) for mode, p in matrix.row(streamed).items()}
+    got = matrix.each(streamed, lambda p: raw_exchange(p.port, raw.url(path)))
     bare, audit, fix = got["bare"], got["audit"], got["fix"]
     assert audit == bare, "audit mode changed what the client gets when the upstream resets"
     assert fix.status == bare.status and fix.body == bare.body and fix.error == bare.error, (fix, bare)
@@ -346,7 +355,7 @@ def test_upstream_reset_before_the_headers_gives_the_client_the_same_502(
     mode, the client gets the same bytes, and nothing is audited (there was no response)."""
     raw = servers["raw"]
     marks = matrix.start(streamed)
-    got = {mode: raw_exchange(p.port, raw.url(path)) for mode, p in matrix.row(streamed).items()}
+    got = matrix.each(streamed, lambda p: raw_exchange(p.port, raw.url(path)))
     assert got["bare"].status == 502, got["bare"]
     assert got["audit"] == got["bare"] and got["fix"] == got["bare"], got
     deltas = matrix.finish(streamed, marks, raw.url("/ok"))
@@ -387,14 +396,16 @@ def test_http2_client_body_unchanged_and_fixes_arrive_over_h2(
     upstream = servers[upstream_kind]
     expected = HTML_PAGE * (30 if upstream_kind == "h2" else 1)
     marks = matrix.start(streamed)
-    got = {}
-    for mode, p in matrix.row(streamed).items():
-        out = tmp_path / f"{mode}.body"
+
+    def fetch(p: Shared) -> dict[str, list[str]]:
+        out = tmp_path / f"{p.mode}.body"
         code, version, headers, stderr = curl_via(p, upstream.url("/page"), out)
-        assert code == 0, f"{mode}: curl failed ({code}):\n{stderr[-2000:]}"
-        assert version == "2", f"{mode}: client side was HTTP/{version}, not HTTP/2"
-        assert out.read_bytes() == expected, f"{mode}: body changed"
-        got[mode] = headers
+        assert code == 0, f"{p.mode}: curl failed ({code}):\n{stderr[-2000:]}"
+        assert version == "2", f"{p.mode}: client side was HTTP/{version}, not HTTP/2"
+        assert out.read_bytes() == expected, f"{p.mode}: body changed"
+        return headers
+
+    got = matrix.each(streamed, fetch)
     assert got["audit"] == got["bare"]
     assert got["bare"]["server"] == [f"{'h2' if upstream_kind == 'h2' else 'h1'}-upstream/1"]
     fix = got["fix"]
@@ -451,8 +462,7 @@ def test_websocket_upgrade_passes_and_101_is_audited(matrix: Matrix, servers: di
     and the upgrade headers are untouched."""
     raw = servers["raw"]
     marks = matrix.start(streamed)
-    got = {mode: websocket_roundtrip(p.port, raw.port, "/ws", ["hello", b"\x00\x01binary"])
-           for mode, p in matrix.row(streamed).items()}
+    got = matrix.each(streamed, lambda p: websocket_roundtrip(p.port, raw.port, "/ws", ["hello", b"\x00\x01binary"]))
     for mode, result in got.items():
         assert result.status_line.startswith(b"HTTP/1.1 101"), (mode, result)
         assert result.received == ["echo:hello", b"echo:\x00\x01binary"], (mode, result)
@@ -485,7 +495,7 @@ def test_large_and_chunked_bodies_identical_and_fixed_headers_present(
     raw = servers["raw"]
     marks = matrix.start(streamed)
     for path in ("/large", "/chunked"):
-        got = {mode: raw_exchange(p.port, raw.url(path)) for mode, p in matrix.row(streamed).items()}
+        got = matrix.each(streamed, lambda p, path=path: raw_exchange(p.port, raw.url(path)))
         for mode, result in got.items():
             assert result.status == 200 and result.error is None, (mode, result.head)
             body = dechunk(result.body) if result.header("Transfer-Encoding") == b"chunked" else result.body
@@ -496,6 +506,9 @@ def test_large_and_chunked_bodies_identical_and_fixed_headers_present(
         if path == "/large":
             assert got["fix"].header("Content-Security-Policy"), got["fix"].head
             assert got["fix"].header("Content-Length") == str(len(LARGE)).encode()
+    for mode, p in matrix.row(streamed).items():  # mitmproxy really streamed them (or really did not)
+        streamed_lines = output_since(p.proc, marks[mode][0]).count("Streaming response from")
+        assert streamed_lines == (2 if streamed else 0), (mode, streamed_lines)
     deltas = matrix.finish(streamed, marks, raw.url("/ok"))
     for mode in ("audit", "fix"):
         assert deltas[mode].counts[("server-version-disclosure", "large/1")] == 1
@@ -514,7 +527,7 @@ def test_head_is_audited_like_get_and_fixed_without_a_body(
     audited like a GET's (document rules apply: csp-missing), and fix mode adds its headers."""
     raw = servers["raw"]
     marks = matrix.start(streamed)
-    got = {mode: raw_exchange(p.port, raw.url("/head"), method="HEAD") for mode, p in matrix.row(streamed).items()}
+    got = matrix.each(streamed, lambda p: raw_exchange(p.port, raw.url("/head"), method="HEAD"))
     assert got["audit"] == got["bare"]
     assert got["bare"].status == 200 and got["bare"].body == b"" and got["bare"].error is None
     fix = got["fix"]
@@ -533,7 +546,7 @@ def test_304_only_any_status_rules_and_nothing_added(matrix: Matrix, servers: di
     removes the versioned Server header and adds nothing."""
     raw = servers["raw"]
     marks = matrix.start(streamed)
-    got = {mode: raw_exchange(p.port, raw.url("/304")) for mode, p in matrix.row(streamed).items()}
+    got = matrix.each(streamed, lambda p: raw_exchange(p.port, raw.url("/304")))
     assert got["audit"] == got["bare"] and got["bare"].status == 304 and got["bare"].body == b""
     bare_headers = [h for h in got["bare"].headers if h[0].lower() != b"server"]
     assert got["fix"].status == 304 and got["fix"].body == b"" and got["fix"].headers == bare_headers
@@ -553,7 +566,7 @@ def test_103_early_hints_passes_as_mitmproxy_passes_it(matrix: Matrix, servers: 
     `status: any` fire (the 103's Server header), and fix mode removes that header."""
     raw = servers["raw"]
     marks = matrix.start(streamed)
-    got = {mode: raw_exchange(p.port, raw.url("/103")) for mode, p in matrix.row(streamed).items()}
+    got = matrix.each(streamed, lambda p: raw_exchange(p.port, raw.url("/103")))
     assert got["audit"] == got["bare"]
     assert got["bare"].status == 103, got["bare"]
     assert got["fix"].status == 103 and got["fix"].header("Link") == b"</style.css>; rel=preload; as=style"
@@ -571,7 +584,7 @@ def test_response_without_any_header(matrix: Matrix, servers: dict[str, Any], st
     fix mode adds exactly `X-Content-Type-Options: nosniff` (plain http: no HSTS)."""
     raw = servers["raw"]
     marks = matrix.start(streamed)
-    got = {mode: raw_exchange(p.port, raw.url("/no-headers")) for mode, p in matrix.row(streamed).items()}
+    got = matrix.each(streamed, lambda p: raw_exchange(p.port, raw.url("/no-headers")))
     assert got["audit"] == got["bare"]
     assert got["bare"].status == 200 and got["bare"].body == b"body of a response without any header"
     assert got["fix"].body == got["bare"].body and got["fix"].headers == got["bare"].headers + [NOSNIFF]
@@ -667,7 +680,6 @@ def test_rules_file_deleted_or_unreadable_while_running_keeps_previous_rules(
                 expected[mode].append(generation)
 
         probe(0)
-        time.sleep(1.1)  # the watcher has recorded the first file's mtime
         for generation, (how, cause) in enumerate(UNREADABLE, start=1):
             marks = {mode: proc.line_count for mode, (_, _, proc) in procs.items()}
             for rules, _, _ in procs.values():
