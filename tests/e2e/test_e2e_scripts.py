@@ -50,7 +50,7 @@ def stand_in_venv(tmp_path: Path) -> Path:
     for name in ("lib", "lib64"):
         if (real / name).exists():
             (venv / name).symlink_to((real / name).resolve(), target_is_directory=True)
-    for name in ("python", "mitmdump"):
+    for name in ("python", "mitmdump", "headeraudit"):
         (venv / "bin" / name).symlink_to(Path(sys.executable).parent / name)
     stamp = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
     (venv / ".headeraudit-setup").write_text(stamp + "\n")
@@ -76,6 +76,9 @@ def test_demo_prints_findings_and_writes_the_report(
     assert {"www.example.com", "api.example.com", "legacy.example.org", "shop.example.net"} <= hosts, result.stdout
     report_path = elsewhere / "out" / "report.json"  # relative REPORT is relative to the caller's directory
     assert f"JSON report written to {report_path}" in result.stdout, result.stdout
+    assert "overall grade" in result.stdout, result.stdout  # the summary of the `headeraudit` command
+    html = report_path.with_suffix(".html").read_text()
+    assert html.lower().lstrip().startswith("<!doctype html>") and "legacy.example.org" in html
     report = load_report(report_path, report_schema)
     check_report_consistent(report)
     assert report["summary"]["flows_audited"] == len(read_har(REPO / "examples" / "sample.har"))
