@@ -23,7 +23,7 @@ from .engine import Engine, ResponseView
 from .fixes import FixResult, Fixer
 from .model import SEVERITIES, SEVERITY_RANK, Finding, parse_severity
 from .report import RENDERERS, renderer_for
-from .report.html import render_html
+from .report.html import PAGE_CSP, render_html
 from .report.json_report import build_report, write_atomically
 from .report.summary import render_summary
 from .rules import Ruleset, RulesError, load_ruleset
@@ -195,7 +195,7 @@ class ProxyEndpoints:
 # policy forbids every script and remote load, as a second line of defence.
 REPORT_PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": f"{PAGE_CSP}; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
