@@ -330,14 +330,19 @@ def test_upstream_reset_mid_body_gives_the_client_the_same_failure(
     marks = matrix.start(streamed)
     got = matrix.each(streamed, lambda p: raw_exchange(p.port, raw.url(path)))
     bare, audit, fix = got["bare"], got["audit"], got["fix"]
-    assert audit == bare, "audit mode changed what the client gets when the upstream resets"
-    assert fix.status == bare.status and fix.body == bare.body and fix.error == bare.error, (fix, bare)
     if streamed:
-        assert bare.status == 200 and (b"x" * 1000 if "body" in path else b"y" * 1000) in bare.body, bare
+        # the client has the head and the 1000 bytes (for the chunked body inside mitmproxy's
+        # own chunk framing, which follows its socket reads), then the connection ends
+        filler = b"x" if "body" in path else b"y"
+        for result in got.values():
+            assert result.status == 200 and result.body.count(filler) == 1000 and result.error == bare.error, result
+        assert audit.head == bare.head, "audit mode changed the head"
+        if "body" in path:
+            assert audit.data == bare.data and fix.body == bare.body
         assert NOSNIFF in fix.headers and not fix.header("Server"), fix.head
     else:
         assert bare.status == 502 and b"peer closed connection" in bare.body, bare
-        assert fix.data == bare.data  # mitmproxy's own error page is not audited
+        assert audit == bare and fix == bare  # mitmproxy's own error page, not audited
     evidence = path.strip("/") + "/1"
     deltas = matrix.finish(streamed, marks, raw.url("/ok"))
     for mode in ("audit", "fix"):
@@ -490,8 +495,10 @@ def test_large_and_chunked_bodies_identical_and_fixed_headers_present(
 ) -> None:
     """A 3 MiB Content-Length HTML body and a chunked binary body (chunks of 1 B to 250 kB),
     with and without `stream_large_bodies=1`: the body bytes the client gets are the
-    upstream's (framing included: identical to bare mitmdump's), and in fix mode the headers
-    added in `responseheaders` are there even though the body was streamed."""
+    upstream's (the 3 MiB response is byte-identical to bare mitmdump's; a streamed chunked
+    body is re-framed by mitmproxy as chunks arrive, so its decoded bytes are compared), the
+    head in audit mode is bare mitmdump's, and in fix mode the headers added in
+    `responseheaders` are there even though the body was streamed."""
     raw = servers["raw"]
     marks = matrix.start(streamed)
     for path in ("/large", "/chunked"):
@@ -500,8 +507,10 @@ def test_large_and_chunked_bodies_identical_and_fixed_headers_present(
             assert result.status == 200 and result.error is None, (mode, result.head)
             body = dechunk(result.body) if result.header("Transfer-Encoding") == b"chunked" else result.body
             assert body == (LARGE if path == "/large" else b"".join(CHUNKS)), f"{mode} {path}: body changed"
-        assert got["audit"].data == got["bare"].data
-        assert got["fix"].body == got["bare"].body
+        # (streamed, mitmproxy re-frames chunks as they arrive: compare decoded bodies, done above)
+        assert got["audit"].head == got["bare"].head
+        if path == "/large":
+            assert got["audit"].data == got["bare"].data and got["fix"].body == got["bare"].body
         assert NOSNIFF in got["fix"].headers and not got["fix"].header("Server"), got["fix"].head
         if path == "/large":
             assert got["fix"].header("Content-Security-Policy"), got["fix"].head
@@ -791,6 +800,7 @@ def test_report_write_failure_while_running_keeps_the_previous_report(
         mark = proc.line_count
         status, text = command(proc, "headeraudit.report")
         assert status == 500 and "could not be written" in text, text
+        assert str(report) in text, f"the command's error does not name the report: {text!r}"
         message = re.escape(f"headeraudit: could not write report {report}: {cause}; the previous file is kept")
         proc.wait_for(message, since=mark, timeout=5)
         assert client.get(upstream.url("/")).body == b"ok", "the proxy stopped serving"
