@@ -11,6 +11,8 @@ from headeraudit.fixes import Fixer
 from headeraudit.parsers.cookies import parse_set_cookie
 from headeraudit.rules import load_ruleset
 
+from strategies import header_sets
+
 
 @pytest.fixture(scope="module")
 def ruleset():
@@ -112,37 +114,6 @@ def test_no_findings_no_edits(ruleset):
 
 
 # ---------------------------------------------------------------- properties over generated header sets
-
-HEADER_VALUES = {
-    "Content-Type": ["text/html", "text/html; charset=utf-8", "application/json", "image/png", "application/xhtml+xml"],
-    "Strict-Transport-Security": ["max-age=63072000; includeSubDomains; preload", "max-age=0", "max-age=abc", "includeSubDomains", "max-age=100", 'max-age="31536000"', "max-age=1; max-age=2"],
-    "Content-Security-Policy": ["default-src 'self'", "script-src * 'unsafe-inline' 'unsafe-eval'", "default-src; script-src 'nonce-abc12345' 'strict-dynamic'", "img-src http://x.example", "script-src 'self'; script-src 'unsafe-inline'", "object-src data:", "frame-ancestors 'none'", "bogus!!", ""],
-    "Content-Security-Policy-Report-Only": ["script-src 'none'", "default-src 'self'"],
-    "X-Frame-Options": ["DENY", "SAMEORIGIN", "ALLOW-FROM https://a.example", "DENY, SAMEORIGIN", "allowall", ""],
-    "X-Content-Type-Options": ["nosniff", "NOSNIFF", "sniff", ""],
-    "Referrer-Policy": ["no-referrer", "unsafe-url", "whimsy", "origin, whimsy", "strict-origin-when-cross-origin"],
-    "Set-Cookie": ["sessionid=1", "sessionid=1; Secure; HttpOnly; SameSite=Strict", "theme=1; SameSite=None", "__Host-a=1; Path=/x", "__Secure-b=1", "auth_token=x; samesite=bogus", "csrftoken=1", "novalue", "sid=; Max-Age=0", "__Host-Http-c=1; Secure; Path=/", "__Http-d=1"],
-    "Access-Control-Allow-Origin": ["*", "null", "https://a.example"],
-    "Access-Control-Allow-Credentials": ["true"],
-    "Cross-Origin-Opener-Policy": ["same-origin", '"same-origin"', "bogus"],
-    "Cross-Origin-Embedder-Policy": ["require-corp", "bogus"],
-    "Cross-Origin-Resource-Policy": ["same-site", "Same-Origin"],
-    "Permissions-Policy": ["geolocation=()"],
-    "Feature-Policy": ["camera 'none'"],
-    "X-XSS-Protection": ["0", "1; mode=block"],
-    "Expect-CT": ["max-age=0"],
-    "Public-Key-Pins": ['pin-sha256="x"'],
-    "Server": ["nginx", "Apache/2.4.1"],
-    "X-Powered-By": ["PHP/8.1"],
-    "X-AspNet-Version": ["4.0"],
-    "Cache-Control": ["no-store", "public, max-age=600", "private"],
-}
-
-header_sets = st.lists(
-    st.sampled_from(sorted(HEADER_VALUES)).flatmap(lambda name: st.tuples(st.just(name), st.sampled_from(HEADER_VALUES[name]))),
-    max_size=14,
-)
-
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
