@@ -530,3 +530,23 @@ def test_csp_line_of_14000_policies_with_distinct_directives_is_judged_in_linear
     findings = audit(ruleset, [("Content-Type", "text/html"), ("Content-Security-Policy", line)])
     assert [f.evidence for f in findings if f.rule == "csp-http-source"] == ["img-src http://a.example"]
 
+
+def test_clip_of_100_kb_of_undecodable_bytes_escapes_only_the_kept_prefix():
+    """Evidence of a 100 KB surrogate-escaped value: each check clipped it by escaping all
+    100 KB first (~0.1 s per check and header, ~14 s for one response carrying it in every
+    audited header)."""
+    value = "\udc80" * KB100
+    expected = checks.printable(value)[: checks.EVIDENCE_MAX - 1] + "…"
+    start = time.perf_counter()
+    clipped = [checks.clip(value) for _ in range(100)]
+    assert time.perf_counter() - start < HANG_GUARD_S
+    assert clipped[0] == expected and len(expected) == checks.EVIDENCE_MAX
+
+
+@FUZZ
+@given(text=st.one_of(wild_values, st.text(alphabet=st.sampled_from("a\udc80\x01é"), min_size=190, max_size=260)), limit=st.integers(2, 220))
+def test_clip_is_printable_bounded_and_a_prefix_of_the_escaped_text(text, limit):
+    clipped = checks.clip(text, limit)
+    escaped = checks.printable(text)
+    assert len(clipped) <= limit and utf8_clean(clipped)
+    assert clipped == escaped or (clipped.endswith("…") and escaped.startswith(clipped[:-1]))

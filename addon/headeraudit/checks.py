@@ -50,6 +50,10 @@ def printable(text: str) -> str:
 
 def clip(text: str, limit: int = EVIDENCE_MAX) -> str:
     """Evidence is a dedup key and goes into logs: keep it one bounded, printable line."""
+    if len(text) > limit:
+        # Escape only the prefix that is kept (an escape is never shorter than its character):
+        # escaping all of a 100 KB value of undecodable bytes costs ~0.1 s, per check.
+        return printable(text[:limit])[: limit - 1] + "…"
     text = printable(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
