@@ -73,7 +73,7 @@ ENDPOINT = Path(__file__).resolve().parent / "command_endpoint_addon.py"
 NOT_COMMANDS = "headeraudit_filter=!~d command.invalid"
 MODES = ("bare", "audit", "fix")
 OK_BODY = b"still serving"
-# what fix mode does to a plain-http text/plain 2xx response from these upstreams
+# the one header fix mode adds to any plain-http 2xx/4xx/5xx response of these upstreams
 NOSNIFF = (b"X-Content-Type-Options", b"nosniff")
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ def assert_no_addon_failure(proc: MitmDump, since: int = 0, *, strict: bool = Tr
 
 def output_since(proc: MitmDump, line: int) -> str:
     """mitmdump's output from line number `line` (a `line_count` taken earlier) on."""
-    return "".join(proc.output.splitlines(keepends=True)[line:])
+    return "\n".join(proc.output.split("\n")[line:])  # the harness keeps one entry per "\n"-ended line
 
 
 def command(proc: MitmDump, name: str, *args: str) -> tuple[int, str]:
@@ -187,13 +187,6 @@ class Matrix:
             return delta
 
         return {mode: delta for mode, delta in self.each(streamed, check).items() if delta is not None}
-
-
-def split_headers(result_headers: list[tuple[bytes, bytes]]) -> dict[bytes, list[bytes]]:
-    out: dict[bytes, list[bytes]] = collections.defaultdict(list)
-    for k, v in result_headers:
-        out[k.lower()].append(v)
-    return out
 
 
 # --------------------------------------------------------------------------- module-wide servers
@@ -766,7 +759,8 @@ def _fault_running(where: str, folder: Path, mount: Any) -> str:
 def test_report_write_failure_while_running_keeps_the_previous_report(
     mitmdump: MitmDumpFactory, tmp_path: Path, report_schema: dict[str, Any], where: str
 ) -> None:
-    """A report is written (headeraudit.report), then the folder is renamed away, remounted
+    """A report is written (headeraudit.report; an explicit path in a missing folder is
+    refused with a message naming it), then the folder is renamed away, remounted
     read-only (bind mount, EROFS) or filled up (a 256 KiB tmpfs filled to ENOSPC). Then the
     headeraudit.report command fails with an error and the log names the path, the cause and
     that the previous file is kept; the proxy keeps serving and auditing; at exit (SIGINT)
@@ -793,6 +787,9 @@ def test_report_write_failure_while_running_keeps_the_previous_report(
         assert status == 200 and str(report) in text, text
         previous = report.read_bytes()
         assert load_report(report, report_schema)["summary"]["flows_audited"] == 1
+        elsewhere = tmp_path / "no-such-folder" / "r.json"  # an explicit path in a missing folder
+        status, text = command(proc, "headeraudit.report", str(elsewhere))
+        assert status == 500 and str(elsewhere) in text and "not a writable directory" in text, text
 
         cause = _fault_running(where, folder, mount)
         kept = report if where != "folder-removed" else folder.with_name("reports-moved-away") / "report.json"
@@ -800,7 +797,7 @@ def test_report_write_failure_while_running_keeps_the_previous_report(
         mark = proc.line_count
         status, text = command(proc, "headeraudit.report")
         assert status == 500 and "could not be written" in text, text
-        assert str(report) in text, f"the command's error does not name the report: {text!r}"
+        command_error = text
         message = re.escape(f"headeraudit: could not write report {report}: {cause}; the previous file is kept")
         proc.wait_for(message, since=mark, timeout=5)
         assert client.get(upstream.url("/")).body == b"ok", "the proxy stopped serving"
@@ -817,6 +814,9 @@ def test_report_write_failure_while_running_keeps_the_previous_report(
         if where == "folder-removed":
             assert not folder.exists(), "the report folder was recreated"
         assert_no_addon_failure(proc)
+        # last, so that the rest is checked before the proposed patch is in:
+        # /work/patches/report-command-names-path.diff
+        assert str(report) in command_error, f"the command's error does not name the report: {command_error!r}"
     finally:
         upstream.close()
         if mount is not None:
