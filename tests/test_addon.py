@@ -545,3 +545,19 @@ async def test_gate_options_are_validated_in_configure(option, value, message):
     with taddons.context(addon) as tctx:
         with pytest.raises(exceptions.OptionsError, match=message):
             tctx.configure(addon, **{option: value})
+
+
+async def test_fix_mode_rewrites_each_flow_from_a_shared_plan_keeping_its_own_lines():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_mode="fix")
+        flows = [html_flow([(b"date", f"Mon, 23 Nov 2026 10:00:0{i} GMT".encode()), (b"x-powered-by", b"PHP/8")]) for i in range(3)]
+        for flow in flows:
+            addon.responseheaders(flow)
+        for i, flow in enumerate(flows):
+            assert flow.response.headers["date"] == f"Mon, 23 Nov 2026 10:00:0{i} GMT"
+            assert "x-powered-by" not in flow.response.headers and "content-security-policy" in flow.response.headers
+            record = flow.metadata["headeraudit_fix"]
+            assert ("date", f"Mon, 23 Nov 2026 10:00:0{i} GMT") in record["original_headers"]
+            assert record["edits"] == flows[0].metadata["headeraudit_fix"]["edits"] and record["findings_after"] == []
+        assert {e["edit"]: e["flows"] for e in addon.build_report()["fixes"]}["-X-Powered-By"] == 3

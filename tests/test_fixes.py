@@ -129,3 +129,37 @@ def test_fixes_are_closed_and_idempotent(ruleset, headers, scheme, status, opt_i
     assert leftover == [], (leftover, result.headers)
     again = fixer.fix(after, result.headers, scheme, "www.example.com")
     assert again.edits == () and again.headers == result.headers
+
+
+# ---------------------------------------------------------------- planned once, applied per response
+
+def test_rewrite_is_shared_for_the_same_findings_and_touched_lines_and_keeps_other_lines(ruleset):
+    engine, fixer = Engine(ruleset), Fixer(ruleset)
+    first = [("Date", "Mon, 23 Nov 2026 10:00:00 GMT"), ("Content-Type", "text/html"), ("X-Powered-By", "PHP/8"), ("ETag", '"1"')]
+    second = [("Date", "Mon, 23 Nov 2026 10:00:01 GMT"), ("Content-Type", "text/html"), ("X-Powered-By", "PHP/8"), ("ETag", '"2"')]
+    findings = engine.evaluate(ResponseView("https", "www.example.com", "/", "GET", 200, first))
+    assert engine.evaluate(ResponseView("https", "www.example.com", "/", "GET", 200, second)) is findings  # the engine memo
+    a = fixer.rewrite(findings, first, "https", "www.example.com")
+    b = fixer.rewrite(findings, second, "https", "www.example.com")
+    assert a is b, "Date and ETag are not touched by any fix: one rewrite serves both"
+    fixed = a.apply(second)
+    assert fixed[:3] == (("Date", "Mon, 23 Nov 2026 10:00:01 GMT"), ("Content-Type", "text/html"), ("ETag", '"2"'))
+    assert ("X-Powered-By", "PHP/8") not in fixed and any(n == "Content-Security-Policy" for n, _ in fixed)
+    # A touched line that differs (another X-Powered-By value) gets its own rewrite.
+    third = [*second[:2], ("X-Powered-By", "PHP/7"), second[3]]
+    assert fixer.rewrite(findings, third, "https", "www.example.com") is not a
+    # Another host may have its own fix values: its own plan.
+    assert fixer.rewrite(findings, second, "https", "api.example.com") is not a
+
+
+def test_merge_emits_raw_lines_for_untouched_headers_and_encodes_only_new_ones(ruleset):
+    from headeraudit.fixes import merge
+
+    engine, fixer = Engine(ruleset), Fixer(ruleset)
+    text = [("Content-Type", "text/html"), ("Server", "Apache/2.4.1 (Unix)"), ("X-Odd", "caf\udce9")]
+    raw = [(b"Content-Type", b"text/html"), (b"Server", b"Apache/2.4.1 (Unix)"), (b"X-Odd", b"caf\xe9")]
+    findings = engine.evaluate(ResponseView("https", "h.example", "/", "GET", 200, text))
+    rewrite = fixer.rewrite(findings, text, "https", "h.example")
+    out = list(merge(text, raw, rewrite, encode=lambda p: (p[0].encode(), p[1].encode())))
+    assert out[0] is raw[0] and (b"X-Odd", b"caf\xe9") in out  # kept byte for byte
+    assert [(n.decode(), v.decode("utf-8", "surrogateescape")) for n, v in out] == list(rewrite.apply(text))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .checks import cookie_label, parse_cookie
 from .model import Finding
@@ -53,8 +54,74 @@ class FixResult:
     headers: tuple[tuple[str, str], ...]  # the response headers after the edits, in order
 
 
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """How to rewrite one response: for each header line whose name is in `touched`, in order,
+    what it becomes (`slots`: a new (name, value) pair, or None to drop it); every other
+    line stays as it is; `appended` lines go at the end. Shared by every response whose
+    touched lines are the same, so applying it is one pass and no planning."""
+
+    edits: tuple[Edit, ...]
+    touched: frozenset[str]
+    slots: tuple[tuple[str, str] | None, ...]
+    appended: tuple[tuple[str, str], ...]
+
+    def apply(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        return tuple(merge(headers, headers, self, _lower))
+
+
+class _Plan:
+    """What the findings of one response ask for, before looking at its header lines."""
+
+    __slots__ = ("cookie_rules", "findings", "removes", "rewrites", "sets", "touched")
+
+    def __init__(self, findings, sets, removes, cookie_rules) -> None:
+        self.findings = findings  # kept so the id() it is cached under cannot be reused
+        self.sets, self.removes, self.cookie_rules = sets, removes, cookie_rules
+        self.touched = frozenset((*sets, *removes, *(("set-cookie",) if cookie_rules else ())))
+        self.rewrites: dict[tuple[tuple[str, str], ...], Rewrite] = {}
+
+
+_LOWER: dict[str, str] = {}
+
+
+def _lower(name: str) -> str:
+    low = _LOWER.get(name)
+    if low is None:
+        low = name.lower()
+        if len(_LOWER) < 4096:
+            _LOWER[name] = low
+    return low
+
+
+def merge(names: Sequence[tuple[str, Any]], lines: Sequence[Any], rewrite: Rewrite, lower=_lower, encode=None):
+    """Yield the rewritten header lines. `names` gives each line's (name, value) as text, to
+    decide; `lines` the line to emit when it is kept (the same pairs, or e.g. their raw bytes);
+    `encode` converts a new pair into that form."""
+    touched = rewrite.touched
+    slots = iter(rewrite.slots)
+    for (name, _), line in zip(names, lines):
+        if lower(name) in touched:
+            new = next(slots)
+            if new is not None:
+                yield new if encode is None else encode(new)
+        else:
+            yield line
+    for new in rewrite.appended:
+        yield new if encode is None else encode(new)
+
+
+_PLAN_LIMIT = 1024
+_REWRITE_LIMIT = 256
+
+
 class Fixer:
-    """Compiled once per Ruleset; `fix` is called per response."""
+    """Compiled once per Ruleset; `fix` (or `rewrite`) is called per response.
+
+    A proxy sees the same findings and the same security headers again and again (the engine
+    hands out the same findings tuple for them), so what to do is planned once per findings
+    tuple and the rewrite once per distinct set of touched lines; per response what is left is
+    one pass that copies the other lines."""
 
     def __init__(self, ruleset: Ruleset, opt_in: bool = False, csp_report_endpoint: str | None = None) -> None:
         """`csp_report_endpoint`: preview the proposed CSP without enforcing it — it is sent as
@@ -62,11 +129,46 @@ class Fixer:
         the Reporting API's report-to), and an enforced policy the site already has stays."""
         self.rules: dict[str, Rule] = {r.id: r for r in ruleset.rules if r.fix is not None and (opt_in or not r.fix.opt_in)}
         self.csp_report_endpoint = csp_report_endpoint
+        self._plans: dict[tuple[int, str, str], _Plan | None] = {}
+        self._plan_refs: dict[tuple[int, str, str], Sequence[Finding]] = {}
 
     def fixable(self, rule_id: str) -> bool:
         return rule_id in self.rules
 
     def fix(self, findings: Sequence[Finding], headers: Sequence[tuple[str, str]], scheme: str, host: str) -> FixResult:
+        rewrite = self.rewrite(findings, headers, scheme, host)
+        if rewrite is None:
+            return FixResult((), tuple(headers))
+        return FixResult(rewrite.edits, rewrite.apply(headers))
+
+    def rewrite(self, findings: Sequence[Finding], headers: Sequence[tuple[str, str]], scheme: str, host: str) -> Rewrite | None:
+        """The Rewrite for these headers, or None when no fix applies. The same object comes
+        back for the same findings tuple and the same touched lines."""
+        plan = self._plan(findings, scheme, host)
+        if plan is None:
+            return None
+        touched = plan.touched
+        key = tuple(pair for pair in headers if _lower(pair[0]) in touched)
+        rewrite = plan.rewrites.get(key)
+        if rewrite is None:
+            rewrite = self._rewrite(plan, key, scheme)
+            if len(plan.rewrites) >= _REWRITE_LIMIT:
+                plan.rewrites.clear()
+            plan.rewrites[key] = rewrite
+        return rewrite
+
+    def _plan(self, findings: Sequence[Finding], scheme: str, host: str) -> _Plan | None:
+        key = (id(findings), scheme, host)
+        if key in self._plans and self._plan_refs[key] is findings:
+            return self._plans[key]
+        plan = self._make_plan(findings, scheme, host)
+        if len(self._plans) >= _PLAN_LIMIT:
+            self._plans.clear()
+            self._plan_refs.clear()
+        self._plans[key], self._plan_refs[key] = plan, findings
+        return plan
+
+    def _make_plan(self, findings: Sequence[Finding], scheme: str, host: str) -> _Plan | None:
         sets: dict[str, tuple[str, str, str]] = {}  # lower name -> (name, value, rule id)
         removes: dict[str, tuple[str, str]] = {}
         cookie_rules: dict[str, list[Rule]] = {}  # cookie name -> rules to satisfy
@@ -87,7 +189,7 @@ class Fixer:
             elif fix.remove:
                 removes.setdefault(key, (header, rule.id))
         if not (sets or removes or cookie_rules):
-            return FixResult((), tuple(headers))
+            return None
         if self.csp_report_endpoint and CSP in sets:
             _, policy, rule_id = sets.pop(CSP)
             endpoint = self.csp_report_endpoint
@@ -98,42 +200,49 @@ class Fixer:
                 preview += f"; report-to {REPORT_GROUP}"
                 sets["reporting-endpoints"] = ("Reporting-Endpoints", f'{REPORT_GROUP}="{endpoint}"', rule_id)
             sets[CSP_REPORT_ONLY.lower()] = (CSP_REPORT_ONLY, preview, rule_id)
+        return _Plan(findings, sets, removes, cookie_rules)
 
-        out: list[tuple[str, str]] = []
+    @staticmethod
+    def _rewrite(plan: _Plan, touched: tuple[tuple[str, str], ...], scheme: str) -> Rewrite:
+        sets, removes, cookie_rules = plan.sets, plan.removes, plan.cookie_rules
+        slots: list[tuple[str, str] | None] = []
         edits: list[Edit] = []
         emitted: set[str] = set()
         removed: set[str] = set()
-        for name, value in headers:
+        for name, value in touched:
             key = name.lower()
             if key in sets:
+                new_pair = None
                 if key not in emitted:
                     emitted.add(key)
                     header, new_value, rule_id = sets[key]
-                    out.append((name, new_value))
-                    if new_value != value or sum(1 for n, _ in headers if n.lower() == key) > 1:
+                    new_pair = (name, new_value)
+                    if new_value != value or sum(1 for n, _ in touched if n.lower() == key) > 1:
                         edits.append(Edit("set", header, new_value, rule_id, "~"))
+                slots.append(new_pair)
                 continue
             if key in removes:
                 if key not in removed:
                     removed.add(key)
                     edits.append(Edit("remove", removes[key][0], None, removes[key][1]))
+                slots.append(None)
                 continue
-            if key == "set-cookie" and cookie_rules:
-                cookie = parse_cookie(value)
-                wanted = cookie_rules.get(cookie_label(cookie))
-                if wanted:
-                    line, detail = _fix_cookie(value, cookie, wanted, scheme)
-                    if line != value:
-                        edits.append(Edit("cookie", "Set-Cookie", line, wanted[0].id, detail))
-                    if line is not None:
-                        out.append((name, line))
-                    continue
-            out.append((name, value))
+            # Set-Cookie (touched only when cookie rules apply)
+            cookie = parse_cookie(value)
+            wanted = cookie_rules.get(cookie_label(cookie))
+            if wanted:
+                line, detail = _fix_cookie(value, cookie, wanted, scheme)
+                if line != value:
+                    edits.append(Edit("cookie", "Set-Cookie", line, wanted[0].id, detail))
+                slots.append(None if line is None else (name, line))
+            else:
+                slots.append((name, value))
+        appended = []
         for key, (header, new_value, rule_id) in sets.items():
             if key not in emitted:
-                out.append((header, new_value))
+                appended.append((header, new_value))
                 edits.append(Edit("set", header, new_value, rule_id, "+"))
-        return FixResult(tuple(edits), tuple(out))
+        return Rewrite(tuple(edits), plan.touched, tuple(slots), tuple(appended))
 
 
 def _value_for(default: str, hosts: tuple[tuple[str, str], ...], host: str) -> str:

@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mitmproxy import command, ctx, exceptions, flowfilter, http
@@ -20,7 +21,7 @@ from mitmproxy.proxy.mode_specs import ReverseMode
 from . import gate
 from .csp_reports import parse_csp_reports
 from .engine import Engine, ResponseView
-from .fixes import FixResult, Fixer
+from .fixes import Fixer, Rewrite, merge
 from .model import SEVERITIES, SEVERITY_RANK, Finding, parse_severity
 from .report import RENDERERS, renderer_for
 from .report.html import PAGE_CSP, render_html
@@ -81,6 +82,21 @@ def _decode(raw: bytes) -> str:
 
 def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
+
+
+def _encode_pair(pair: tuple[str, str]) -> tuple[bytes, bytes]:
+    return _encode(pair[0]), _encode(pair[1])
+
+
+@dataclass(slots=True)
+class _Rewritten:
+    """What follows from one Rewrite, computed once: the metadata parts, the after-fix grade."""
+
+    rewrite: Rewrite
+    edit_dicts: list[dict]
+    after_dicts: list[dict]
+    graded_after: Any
+    labels: str
 
 
 def _pairs(headers: http.Headers) -> list[tuple[str, str]]:
@@ -228,6 +244,7 @@ class HeaderAudit:
         self._store_full_logged = False
         # by id() of the engine's findings tuple, with the tuple kept to rule out id reuse
         self._annotations: dict[int, tuple[tuple[Finding, ...], list[dict[str, str]], str, str]] = {}
+        self._rewrites: dict[int, _Rewritten] = {}
 
     # ------------------------------------------------------------------ options
 
@@ -342,6 +359,7 @@ class HeaderAudit:
             del self.addons
         self.ruleset = ruleset
         self._annotations.clear()
+        self._rewrites.clear()
         self._mtimes = {path: _mtime(path) for path in ruleset.files}
         self._last_reload_error = None
 
@@ -474,31 +492,42 @@ class HeaderAudit:
     def _fix(self, flow: http.HTTPFlow, findings: tuple[Finding, ...], view: ResponseView, graded):
         """Rewrite a live response with the fixes; for saved flows only say what would change.
         Returns the grade outcomes of the response as fixed."""
-        result: FixResult = self.fixer.fix(findings, view.headers, view.scheme, view.host)
-        if not result.edits:
+        rewrite = self.fixer.rewrite(findings, view.headers, view.scheme, view.host)
+        if rewrite is None or not rewrite.edits:
             return graded
-        applied = flow.live
-        after, graded_after = self.engine.assess(ResponseView(
-            scheme=view.scheme, host=view.host, path=view.path, method=view.method, status=view.status,
-            headers=result.headers, request_headers=view.request_headers, flow=flow,
-        ))
-        if applied:
-            # Assign the encoded fields directly: building http.Headers re-validates every
-            # field (most of fix mode's cost); the values are bytes pairs as it requires.
-            flow.response.headers.fields = tuple(
-                (_encode(name), _encode(value)) for name, value in result.headers
+        # The Fixer hands out the same Rewrite for the same findings tuple and touched lines;
+        # what follows from it (the after-fix audit, the records) is computed once per Rewrite.
+        done = self._rewrites.get(id(rewrite))
+        if done is None or done.rewrite is not rewrite:
+            after_view = ResponseView(
+                scheme=view.scheme, host=view.host, path=view.path, method=view.method, status=view.status,
+                headers=rewrite.apply(view.headers), request_headers=view.request_headers, flow=flow,
             )
-        self.store.record_fixes(view.host, result.edits, applied)
-        self.store.record_fix_preview(view.host, lambda: flow.request.pretty_url, applied, view.headers, result.headers)
+            after, graded_after = self.engine.assess(after_view)
+            done = _Rewritten(
+                rewrite, [edit.as_dict() for edit in rewrite.edits], [f.as_dict() for f in after], graded_after,
+                ", ".join(edit.label for edit in rewrite.edits),
+            )
+            if len(self._rewrites) >= 1024:
+                self._rewrites.clear()
+            self._rewrites[id(rewrite)] = done
+        applied = flow.live
+        if applied:
+            # Untouched lines keep their raw bytes; only new lines are encoded. Assigning the
+            # fields directly skips http.Headers' re-validation of every field.
+            headers = flow.response.headers
+            headers.fields = tuple(merge(view.headers, headers.fields, rewrite, encode=_encode_pair))
+        self.store.record_fixes(view.host, rewrite.edits, applied)
+        self.store.record_fix_preview(view.host, lambda: flow.request.pretty_url, applied, view.headers,
+                                      lambda: rewrite.apply(view.headers))
+        # Shared with other flows of the same rewrite (read-only by contract); the original
+        # headers are this flow's own list.
         flow.metadata["headeraudit_fix"] = {
-            "applied": applied,
-            "edits": [edit.as_dict() for edit in result.edits],
-            "original_headers": [[name, value] for name, value in view.headers],
-            "findings_after": [f.as_dict() for f in after],
+            "applied": applied, "edits": done.edit_dicts, "original_headers": view.headers, "findings_after": done.after_dicts,
         }
         prefix = FIX_COMMENT_PREFIX if applied else WOULD_FIX_COMMENT_PREFIX
-        _put_comment_line(flow, (FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX), prefix + ", ".join(e.label for e in result.edits))
-        return graded_after
+        _put_comment_line(flow, (FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX), prefix + done.labels)
+        return done.graded_after
 
     def _annotate(self, flow: http.HTTPFlow, findings: tuple[Finding, ...]) -> None:
         # The engine hands out the same Finding objects for the same headers, so the

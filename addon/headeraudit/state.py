@@ -131,6 +131,7 @@ class FindingStore:
         self._known: dict[tuple[str, int], tuple[tuple[Finding, ...], list[Entry]]] = {}
         self.csp_reports: dict[tuple[str, str, str, str, str], CspReport] = {}
         self.fix_previews: dict[str, FixPreview] = {}
+        self._known_fixes: dict[tuple[str, int, bool], tuple[tuple, list]] = {}
 
     def record_grade_after(self, host: str, graded: ResponseGrade) -> None:
         """Fix mode: the grade outcomes of a response as fixed (or unchanged, when nothing was)."""
@@ -140,23 +141,41 @@ class FindingStore:
         stats.grade_after.add(graded)
 
     def record_fix_preview(self, host: str, url: str | Callable[[], str], applied: bool,
-                           before: Iterable[tuple[str, str]], after: Iterable[tuple[str, str]]) -> None:
-        """Keep the first fixed response of each host, for the report's before/after diff."""
-        host, _ = self._host(printable(host))
+                           before: Iterable[tuple[str, str]],
+                           after: Iterable[tuple[str, str]] | Callable[[], Iterable[tuple[str, str]]]) -> None:
+        """Keep the first fixed response of each host, for the report's before/after diff.
+        `url` and `after` may be callables: they are only needed the first time."""
         if host in self.fix_previews or len(self.fix_previews) >= MAX_FIX_PREVIEWS:
+            return
+        host, _ = self._host(printable(host))
+        if host in self.fix_previews:
             return
         if callable(url):
             url = url()
+        if callable(after):
+            after = after()
         self.fix_previews[host] = FixPreview(host, printable(url[:URL_MAX]), applied, _preview_headers(before), _preview_headers(after))
 
     def record_fixes(self, host: str, edits: Iterable, applied: bool) -> None:
         host, _ = self._host(printable(host))
+        # Fast path: the same edits tuple (the Fixer shares it) on the same host again.
+        known = self._known_fixes.get((host, id(edits), applied)) if isinstance(edits, tuple) else None
+        if known is not None and known[0] is edits:
+            for key in known[1]:
+                self.fixes[key] += 1
+            return
+        keys = []
         for edit in edits:
             key = (host, printable(edit.label)[:200], edit.rule, applied)
             if key in self.fixes or len(self.fixes) < MAX_FIX_ENTRIES:
                 self.fixes[key] = self.fixes.get(key, 0) + 1
+                keys.append(key)
             else:
                 self.dropped += 1
+        if isinstance(edits, tuple) and len(keys) == len(edits) and len(set(keys)) == len(keys):
+            if len(self._known_fixes) >= 4096:
+                self._known_fixes.clear()
+            self._known_fixes[(host, id(edits), applied)] = (edits, keys)
 
     def record_csp_report(self, report: CspReport) -> bool:
         """Count a violation report; True the first time this violation is seen (to be logged)."""
