@@ -410,7 +410,7 @@ REPORTING_API = json.dumps([{"type": "csp-violation", "url": "https://www.exampl
 
 
 def send_request(tctx, addon, flow):
-    """Dispatch the request hook as mitmproxy does (it follows the addon's sub-addons)."""
+    """Dispatch the request hook as mitmproxy does."""
     tctx.master.addons.invoke_addon_sync(addon, HttpRequestHook(flow))
 
 
@@ -477,20 +477,20 @@ async def test_misspelt_option_is_warned_about(caplog):
             addon.done()
 
 
-async def test_no_request_hook_unless_the_report_page_or_csp_preview_needs_one():
-    """mitmproxy calls request hooks for every request: without the report page and the CSP
-    preview, the addon registers none."""
+async def test_proxy_endpoints_exist_only_while_the_report_page_or_csp_preview_needs_them():
+    """mitmproxy walks into an addon's `addons` attribute on every event: we never have one;
+    the request hook hands over to the endpoints only while one of them is on."""
     addon = HeaderAudit()
     with taddons.context(addon) as tctx:
         tctx.configure(addon, headeraudit_report_page=False)
-        # mitmproxy follows an `addons` attribute on every event: none at all then
-        assert not hasattr(addon, "addons") and not hasattr(addon, "request")
+        assert not hasattr(addon, "addons") and addon._endpoints is None
         tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview="report-only")
-        assert len(addon.addons) == 1 and addon.addons[0].csp_reports and not addon.addons[0].report_page
+        assert addon._endpoints.csp_reports and not addon._endpoints.report_page
         tctx.configure(addon, headeraudit_mode="audit")
-        assert not hasattr(addon, "addons")
+        assert addon._endpoints is None
         tctx.configure(addon, headeraudit_report_page=True)
-        assert addon.addons[0].report_page and not addon.addons[0].csp_reports
+        assert addon._endpoints.report_page and not addon._endpoints.csp_reports
+        assert not hasattr(addon, "addons")
 
 
 # ---------------------------------------------------------------- live report page, gate options
@@ -507,7 +507,7 @@ async def test_report_page_is_answered_by_the_proxy_and_not_audited():
         tctx.configure(addon)
         audited = html_flow()
         addon.responseheaders(audited)
-        endpoints = addon.addons[0]
+        endpoints = addon
         flow = report_page_flow("/report.json")
         endpoints.request(flow)
         assert flow.response.status_code == 200 and flow.response.headers["content-type"] == "application/json"
@@ -529,11 +529,13 @@ async def test_report_page_is_answered_by_the_proxy_and_not_audited():
         assert elsewhere.response is None  # any other host goes upstream as usual
 
 
-async def test_report_page_can_be_switched_off_and_then_no_request_hook_exists():
+async def test_report_page_can_be_switched_off():
     addon = HeaderAudit()
     with taddons.context(addon) as tctx:
         tctx.configure(addon, headeraudit_report_page=False)
-        assert "addons" not in addon.__dict__
+        flow = report_page_flow("/")
+        addon.request(flow)
+        assert flow.response is None  # forwarded upstream like any other request
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [

@@ -170,8 +170,8 @@ class ProxyEndpoints:
     (http://headeraudit.proxy/, like mitmproxy's mitm.it) and, in CSP preview, the browsers'
     violation reports on a same-origin path.
 
-    A sub-addon so that the per-request hook exists only while one of them is on: mitmproxy
-    calls every `request` hook for every request.
+    Not an addon itself: an `addons` attribute would make mitmproxy walk into it on every
+    event of every flow; HeaderAudit.request hands requests over while one of them is on.
     """
 
     def __init__(self, audit: HeaderAudit, report_page: bool, csp_reports: bool) -> None:
@@ -245,6 +245,7 @@ class HeaderAudit:
         # by id() of the engine's findings tuple, with the tuple kept to rule out id reuse
         self._annotations: dict[int, tuple[tuple[Finding, ...], list[dict[str, str]], str, str]] = {}
         self._rewrites: dict[int, _Rewritten] = {}
+        self._endpoints: ProxyEndpoints | None = None
 
     # ------------------------------------------------------------------ options
 
@@ -351,12 +352,7 @@ class HeaderAudit:
         self.engine = Engine(ruleset, memory=self.engine.memory if self.engine else None, grading=True)
         preview = self.mode == "fix" and bool(self.csp_preview)
         self.fixer = Fixer(ruleset, opt_in=self.fix_opt_in, csp_report_endpoint=CSP_REPORT_PATH if preview else None)
-        # mitmproxy follows an addon's `addons` attribute on every event of every request:
-        # it exists only while there is a sub-addon to follow.
-        if preview or self.report_page:
-            self.addons = [ProxyEndpoints(self, self.report_page, preview)]
-        elif "addons" in self.__dict__:
-            del self.addons
+        self._endpoints = ProxyEndpoints(self, self.report_page, preview) if preview or self.report_page else None
         self.ruleset = ruleset
         self._annotations.clear()
         self._rewrites.clear()
@@ -450,6 +446,10 @@ class HeaderAudit:
         return http.Response.make(200, b"" if method == "HEAD" else body, {"Content-Type": CONTENT_TYPES[ext], **REPORT_PAGE_HEADERS})
 
     # ------------------------------------------------------------------ hooks
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if self._endpoints is not None:
+            self._endpoints.request(flow)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is None or self.engine is None or flow.metadata.get(ANSWERED):
