@@ -27,6 +27,7 @@ STS = "strict-transport-security"
 CSP = "content-security-policy"
 CSP_REPORT_ONLY = "Content-Security-Policy-Report-Only"
 REPORT_GROUP = "headeraudit"
+_WSP = " \t"  # the whitespace a Set-Cookie parser trims (RFC 6265bis §5.6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,11 +277,14 @@ def _fix_cookie(line: str, cookie, rules: Sequence[Rule], scheme: str) -> tuple[
         if cookie.samesite == "none":
             wanted["samesite"] = "Lax"
     segments = line.split(";")
-    head, attributes = segments[0], [s for s in segments[1:] if s.strip()]
+    head, attributes = segments[0], [s for s in segments[1:] if s.strip(_WSP)]
     changes: list[str] = []
     kept: list[str] = []
     for segment in attributes:
-        attr, _, current = (part.strip() for part in segment.partition("="))
+        # Trim exactly what the parser trims (RFC 6265bis §5.6: SP and HTAB). str.strip() also
+        # eats NBSP, U+3000, \x1c-\x1f...: " \xa0Secure" would pass here as Secure while the
+        # browser (and the audit) see an unknown attribute, and the fix would not be closed.
+        attr, _, current = (part.strip(_WSP) for part in segment.partition("="))
         if attr.lower() in wanted:
             target = wanted[attr.lower()]
             if target == "":  # a removal (Domain on a __Host- cookie)
@@ -289,7 +293,7 @@ def _fix_cookie(line: str, cookie, rules: Sequence[Rule], scheme: str) -> tuple[
             if target is not None and current.lower() != target.lower():
                 continue  # wrong value: the wanted one is appended below
         kept.append(segment)
-    present = {s.split("=", 1)[0].strip().lower(): (s.split("=", 1)[1].strip() if "=" in s else None) for s in kept}
+    present = {s.split("=", 1)[0].strip(_WSP).lower(): (s.split("=", 1)[1].strip(_WSP) if "=" in s else None) for s in kept}
     for attr, target in wanted.items():
         if target == "":
             continue

@@ -88,6 +88,10 @@ def _encode_pair(pair: tuple[str, str]) -> tuple[bytes, bytes]:
     return _encode(pair[0]), _encode(pair[1])
 
 
+def _encode_pair_lower(pair: tuple[str, str]) -> tuple[bytes, bytes]:
+    return _encode(pair[0].lower()), _encode(pair[1])
+
+
 @dataclass(slots=True)
 class _Rewritten:
     """What follows from one Rewrite, computed once: the metadata parts, the after-fix grade."""
@@ -246,6 +250,7 @@ class HeaderAudit:
         self._annotations: dict[int, tuple[tuple[Finding, ...], list[dict[str, str]], str, str]] = {}
         self._rewrites: dict[int, _Rewritten] = {}
         self._endpoints: ProxyEndpoints | None = None
+        self._write_errors: dict[str, str] = {}  # path -> why the last write failed
 
     # ------------------------------------------------------------------ options
 
@@ -429,6 +434,7 @@ class HeaderAudit:
                 write_atomically(path, renderer_for(path)(report))
                 written.append(path)
             except OSError as exc:
+                self._write_errors[path] = str(exc.strerror or exc)
                 logger.error(f"headeraudit: could not write report {path}: {exc.strerror or exc}; the previous file is kept")
         return written
 
@@ -515,8 +521,12 @@ class HeaderAudit:
         if applied:
             # Untouched lines keep their raw bytes; only new lines are encoded. Assigning the
             # fields directly skips http.Headers' re-validation of every field.
-            headers = flow.response.headers
-            headers.fields = tuple(merge(view.headers, headers.fields, rewrite, encode=_encode_pair))
+            # HTTP/2 and HTTP/3 forbid upper-case field names (RFC 9113 §8.2.1): mitmproxy would
+            # forward the new lines as spelled (breaking the stream without
+            # normalize_outbound_headers, logging each header with it).
+            response = flow.response
+            encode = _encode_pair_lower if response.is_http2 or response.is_http3 else _encode_pair
+            response.headers.fields = tuple(merge(view.headers, response.headers.fields, rewrite, encode=encode))
         self.store.record_fixes(view.host, rewrite.edits, applied)
         self.store.record_fix_preview(view.host, lambda: flow.request.pretty_url, applied, view.headers,
                                       lambda: rewrite.apply(view.headers))
@@ -573,8 +583,12 @@ class HeaderAudit:
         if not paths:
             raise exceptions.CommandError("no report path: give one, or set headeraudit_report")
         written = self.write_reports(paths)
-        if len(written) != len(paths):
-            raise exceptions.CommandError("some reports could not be written; see the event log")
+        failed = [path for path in paths if path not in written]
+        if failed:
+            # The command bar shows only this message: name the path(s) and why.
+            reasons = "; ".join(f"{path}: {self._write_errors.get(path, 'unknown error')}" for path in failed)
+            done = f" (written: {', '.join(written)})" if written else ""
+            raise exceptions.CommandError(f"report could not be written, the previous file is kept — {reasons}{done}")
         return "report written: " + ", ".join(written)
 
     @command.command("headeraudit.clear")
