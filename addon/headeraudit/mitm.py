@@ -111,8 +111,15 @@ _HOSTS: dict[str, str] = {}
 
 
 def flow_host(request: http.Request) -> str:
-    """request.pretty_host (Host/:authority, IDNA-decoded, lower-cased), cached by the raw authority."""
-    raw = request.host_header or request.host
+    """request.pretty_host (Host/:authority, IDNA-decoded, lower-cased), cached by what it is
+    computed from, as raw fields (request.host_header decodes the headers every time)."""
+    data = request.data
+    host_field = None
+    for name, value in data.headers.fields:
+        if len(name) == 4 and name.lower() == b"host":
+            host_field = value
+            break
+    raw = (data.http_version, data.authority, host_field, data.host)
     host = _HOSTS.get(raw)
     if host is None:
         host = request.pretty_host.lower()
