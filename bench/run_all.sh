@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Run both headeraudit benchmarks and print one Markdown block (paste into the README).
+# Run the headeraudit benchmarks and print one Markdown block (paste into the README).
 #
-#   bench/run_all.sh            # full: engine ~1 min, proxy ~3 min
-#   bench/run_all.sh --quick    # a smoke run of both, well under a minute
+#   bench/run_all.sh            # full: engine ~1 min, proxy ~3 min, saved traffic and memory longer (see bench/README.md)
+#   bench/run_all.sh --quick    # a smoke run of all four, a few minutes
 #
 # Interpreter: $PYTHON, else the repo's .venv from scripts/setup.sh (needs mitmproxy; the engine is
 # imported from <repo>/addon). drHEADer runs in bench/.venv-drheader, created on first
@@ -44,3 +44,7 @@ echo
 "$PY" "$HERE/engine_bench.py" "${QUICK[@]}"
 echo
 "$PY" "$HERE/proxy_bench.py" "${QUICK[@]}"
+echo
+"$PY" "$HERE/saved_bench.py" "${QUICK[@]}"
+echo
+"$PY" "$HERE/memory_bench.py" "${QUICK[@]}"
