@@ -15,8 +15,8 @@ becomes `SameSite=Lax`; a `__Secure-`/`__Host-`/`__Http-` cookie, which no brows
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .checks import cookie_label, parse_cookie
@@ -66,9 +66,21 @@ class Rewrite:
     touched: frozenset[str]
     slots: tuple[tuple[str, str] | None, ...]
     appended: tuple[tuple[str, str], ...]
+    _encoded: dict = field(default_factory=dict, compare=False, repr=False)
 
     def apply(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         return tuple(merge(headers, headers, self, _lower))
+
+    def encoded(self, encode: Callable[[tuple[str, str]], Any]) -> Rewrite:
+        """This rewrite with its new lines converted by `encode` (e.g. to raw bytes), once per
+        encoder: every response it serves then reuses the same converted lines."""
+        done = self._encoded.get(encode)
+        if done is None:
+            done = self._encoded[encode] = Rewrite(
+                self.edits, self.touched, tuple(None if p is None else encode(p) for p in self.slots),
+                tuple(encode(p) for p in self.appended),
+            )
+        return done
 
 
 class _Plan:

@@ -532,8 +532,8 @@ class HeaderAudit:
             # forward the new lines as spelled (breaking the stream without
             # normalize_outbound_headers, logging each header with it).
             response = flow.response
-            encode = _encode_pair_lower if response.is_http2 or response.is_http3 else _encode_pair
-            response.headers.fields = tuple(merge(view.headers, response.headers.fields, rewrite, encode=encode))
+            raw = rewrite.encoded(_encode_pair_lower if response.is_http2 or response.is_http3 else _encode_pair)
+            response.headers.fields = tuple(merge(view.headers, response.headers.fields, raw))
         self.store.record_fixes(view.host, rewrite.edits, applied)
         self.store.record_fix_preview(view.host, lambda: flow.request.pretty_url, applied, view.headers,
                                       lambda: rewrite.apply(view.headers))
