@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{result['hosts']:,} (cap {result['max_hosts']:,}) | {result['dropped']:,} | {result['occurrences']:,} |")
     print()
     if traced:
-        print(f"tracemalloc run (growth between warm-up and end, by line; total RSS of that run not comparable):")
+        print("tracemalloc run (growth between warm-up and end, by line; total RSS of that run not comparable):")
         print()
         print("| where | KB | blocks |")
         print("|---|---:|---:|")

@@ -282,6 +282,11 @@ def _fix_cookie(line: str, cookie, rules: Sequence[Rule], scheme: str) -> tuple[
                 wanted["domain"] = ""  # remove
             if lower.startswith(("__http-", "__host-http-")):
                 wanted["httponly"] = None
+    if not name and any(getattr(rule.check, "valid_prefix", False) for rule in rules) and cookie.prefix_problems():
+        # 6265bis §5.7: a nameless cookie whose value starts with a name prefix is always
+        # dropped (prefix spoofing); no attribute saves it, so removing it changes nothing.
+        spoofed = cookie.value.split("-", 1)[0]
+        return None, f"(no name) dropped (a nameless cookie whose value starts with {spoofed}- is never stored)"
     if scheme != "https" and "secure" in wanted:
         del wanted["secure"]
         if lower.startswith(("__secure-", "__host-", "__http-")):  # every prefix requires Secure
