@@ -103,8 +103,23 @@ class _Rewritten:
     labels: str
 
 
+_DECODED_PAIRS: dict[tuple[bytes, bytes], tuple[str, str]] = {}
+
+
 def _pairs(headers: http.Headers) -> list[tuple[str, str]]:
-    return [(_decode(name), _decode(value)) for name, value in headers.fields]
+    """The header lines as text. Most lines repeat from response to response, so whole
+    decoded pairs are cached (bounded): one lookup per line, no new tuple."""
+    cache = _DECODED_PAIRS
+    out = []
+    for field in headers.fields:
+        pair = cache.get(field)
+        if pair is None:
+            pair = (_decode(field[0]), _decode(field[1]))
+            if len(cache) >= 8192:
+                cache.clear()
+            cache[field] = pair
+        out.append(pair)
+    return out
 
 
 _HOSTS: dict[str, str] = {}
@@ -258,6 +273,7 @@ class HeaderAudit:
         self._rewrites: dict[int, _Rewritten] = {}
         self._endpoints: ProxyEndpoints | None = None
         self._write_errors: dict[str, str] = {}  # path -> why the last write failed
+        self._fresh_comment: Any = None  # the flow whose comment _annotate just created
 
     # ------------------------------------------------------------------ options
 
@@ -542,8 +558,11 @@ class HeaderAudit:
         flow.metadata["headeraudit_fix"] = {
             "applied": applied, "edits": done.edit_dicts, "original_headers": view.headers, "findings_after": done.after_dicts,
         }
-        prefix = FIX_COMMENT_PREFIX if applied else WOULD_FIX_COMMENT_PREFIX
-        _put_comment_line(flow, (FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX), prefix + done.labels)
+        line = (FIX_COMMENT_PREFIX if applied else WOULD_FIX_COMMENT_PREFIX) + done.labels
+        if self._fresh_comment is flow:  # the comment is only our annotation (the usual case)
+            flow.comment = f"{flow.comment}\n{line}"
+        else:
+            _put_comment_line(flow, (FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX), line)
         return done.graded_after
 
     def _annotate(self, flow: http.HTTPFlow, findings: tuple[Finding, ...]) -> None:
@@ -559,7 +578,12 @@ class HeaderAudit:
         _, as_dicts, worst, summary = cached
         # Shared with other flows of the same findings (read-only by contract; the cache is bounded).
         flow.metadata["headeraudit"] = {"findings": as_dicts, "max_severity": worst}
-        _put_comment_line(flow, (COMMENT_PREFIX,), summary)
+        if not flow.comment:
+            flow.comment = summary
+            self._fresh_comment = flow
+        else:
+            _put_comment_line(flow, (COMMENT_PREFIX,), summary)
+            self._fresh_comment = None
         flow.marked = MARKERS[worst]
 
     def _internal_error(self, flow: http.HTTPFlow, exc: Exception) -> None:
