@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from browser_harness import ADDON_SCRIPT, Browser, origin, serve_pages
 from e2e_harness import MitmDumpFactory, Upstream, read_flows
 
 BrowserFactory = Callable[..., Browser]
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]  # e2e too: it starts mitmdump and local servers
 
 HOSTILE = '"><script>document.title="pwned"</script><img src=x onerror=alert(1)>'
 
