@@ -402,3 +402,16 @@ def test_findings_come_in_rule_order_whatever_the_header_order(engine):
     a = [f.rule for f in engine.evaluate(ResponseView("http", "h", "/", "GET", 200, forward))]
     b = [f.rule for f in engine.evaluate(ResponseView("http", "h", "/", "GET", 200, forward[::-1]))]
     assert a == b
+
+
+def test_a_value_repeating_one_mistake_gives_one_finding_not_thousands():
+    """Found by the fuzz tests: 'a=b;' * 25000 used to give 24 999 identical hsts-invalid findings."""
+    from headeraudit.engine import Engine, ResponseView
+    from headeraudit.rules import load_ruleset
+
+    engine = Engine(load_ruleset())
+    value = "max-age=31536000; " + "a=b;" * 25000
+    findings = engine.evaluate(ResponseView("https", "h.example", "/", "GET", 200,
+                                            [("Content-Type", "text/html"), ("Strict-Transport-Security", value)]))
+    hsts = [f for f in findings if f.header == "Strict-Transport-Security"]
+    assert hsts and len(hsts) == len(set(hsts))

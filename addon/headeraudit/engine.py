@@ -264,6 +264,10 @@ class Engine:
                 if len(self._findings) < 65536:
                     self._findings[fkey] = finding
             out.append(finding)
+        if len(out) > 1:
+            # A value made of the same mistake many times ("a=b;" * 25000) is one finding, not
+            # thousands of identical ones in the flow's metadata and counts.
+            return tuple(dict.fromkeys(out))
         return tuple(out)
 
     def reset_cache(self) -> None:
