@@ -415,3 +415,19 @@ def test_a_value_repeating_one_mistake_gives_one_finding_not_thousands():
                                             [("Content-Type", "text/html"), ("Strict-Transport-Security", value)]))
     hsts = [f for f in findings if f.header == "Strict-Transport-Security"]
     assert hsts and len(hsts) == len(set(hsts))
+
+
+def test_header_names_fold_ascii_case_only():
+    """RFC 9110 §5.1: names are ASCII tokens. 'SET-COO\\u212aIE' (Kelvin sign) is not Set-Cookie,
+    though Python's str.lower() folds it to 'set-cookie' (found by the fuzz tests)."""
+    from headeraudit.engine import Engine, ResponseView
+    from headeraudit.fixes import Fixer
+    from headeraudit.rules import load_ruleset
+
+    ruleset = load_ruleset()
+    headers = [("Content-Type", "text/html"), ("SET-COO\u212aIE", "sessionid=1")]
+    engine = Engine(ruleset)
+    findings = engine.evaluate(ResponseView("https", "h.example", "/", "GET", 200, headers))
+    assert not [f for f in findings if f.rule.startswith("cookie-")]
+    fixed = Fixer(ruleset).fix(findings, headers, "https", "h.example").headers
+    assert ("SET-COO\u212aIE", "sessionid=1") in fixed  # not a cookie: left alone

@@ -232,7 +232,9 @@ class Engine:
         for name, value in pairs:
             key = lower.get(name)
             if key is None:
-                key = name.lower()
+                # Field names are ASCII tokens (RFC 9110 §5.1): Unicode case folding would turn
+                # "SET-COO\u212aIE" (Kelvin sign) into set-cookie, a header no browser sees.
+                key = name.lower() if name.isascii() else name
                 if len(lower) < 4096:
                     lower[name] = key
             values = index.get(key)

@@ -101,7 +101,7 @@ _LOWER: dict[str, str] = {}
 def _lower(name: str) -> str:
     low = _LOWER.get(name)
     if low is None:
-        low = name.lower()
+        low = name.lower() if name.isascii() else name  # ASCII case only, as the engine
         if len(_LOWER) < 4096:
             _LOWER[name] = low
     return low
@@ -223,14 +223,14 @@ class Fixer:
         emitted: set[str] = set()
         removed: set[str] = set()
         for name, value in touched:
-            key = name.lower()
+            key = _lower(name)
             if key in sets:
                 new_pair = None
                 if key not in emitted:
                     emitted.add(key)
                     header, new_value, rule_id = sets[key]
                     new_pair = (name, new_value)
-                    if new_value != value or sum(1 for n, _ in touched if n.lower() == key) > 1:
+                    if new_value != value or sum(1 for n, _ in touched if _lower(n) == key) > 1:
                         edits.append(Edit("set", header, new_value, rule_id, "~"))
                 slots.append(new_pair)
                 continue
