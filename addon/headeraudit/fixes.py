@@ -86,10 +86,9 @@ class Rewrite:
 class _Plan:
     """What the findings of one response ask for, before looking at its header lines."""
 
-    __slots__ = ("cookie_rules", "findings", "removes", "rewrites", "sets", "touched")
+    __slots__ = ("cookie_rules", "removes", "rewrites", "sets", "touched")
 
-    def __init__(self, findings, sets, removes, cookie_rules) -> None:
-        self.findings = findings  # kept so the id() it is cached under cannot be reused
+    def __init__(self, sets, removes, cookie_rules) -> None:
         self.sets, self.removes, self.cookie_rules = sets, removes, cookie_rules
         self.touched = frozenset((*sets, *removes, *(("set-cookie",) if cookie_rules else ())))
         self.rewrites: dict[tuple[tuple[str, str], ...], Rewrite] = {}
@@ -142,8 +141,8 @@ class Fixer:
         the Reporting API's report-to), and an enforced policy the site already has stays."""
         self.rules: dict[str, Rule] = {r.id: r for r in ruleset.rules if r.fix is not None and (opt_in or not r.fix.opt_in)}
         self.csp_report_endpoint = csp_report_endpoint
-        self._plans: dict[tuple[int, str, str], _Plan | None] = {}
-        self._plan_refs: dict[tuple[int, str, str], Sequence[Finding]] = {}
+        # (id of a findings tuple, scheme, host) -> (that tuple, kept so its id cannot be reused, its plan)
+        self._plans: dict[tuple[int, str, str], tuple[Sequence[Finding], _Plan | None]] = {}
 
     def fixable(self, rule_id: str) -> bool:
         return rule_id in self.rules
@@ -172,13 +171,13 @@ class Fixer:
 
     def _plan(self, findings: Sequence[Finding], scheme: str, host: str) -> _Plan | None:
         key = (id(findings), scheme, host)
-        if key in self._plans and self._plan_refs[key] is findings:
-            return self._plans[key]
+        known = self._plans.get(key)
+        if known is not None and known[0] is findings:
+            return known[1]
         plan = self._make_plan(findings, scheme, host)
         if len(self._plans) >= _PLAN_LIMIT:
             self._plans.clear()
-            self._plan_refs.clear()
-        self._plans[key], self._plan_refs[key] = plan, findings
+        self._plans[key] = (findings, plan)
         return plan
 
     def _make_plan(self, findings: Sequence[Finding], scheme: str, host: str) -> _Plan | None:
@@ -213,7 +212,7 @@ class Fixer:
                 preview += f"; report-to {REPORT_GROUP}"
                 sets["reporting-endpoints"] = ("Reporting-Endpoints", f'{REPORT_GROUP}="{endpoint}"', rule_id)
             sets[CSP_REPORT_ONLY.lower()] = (CSP_REPORT_ONLY, preview, rule_id)
-        return _Plan(findings, sets, removes, cookie_rules)
+        return _Plan(sets, removes, cookie_rules)
 
     @staticmethod
     def _rewrite(plan: _Plan, touched: tuple[tuple[str, str], ...], scheme: str) -> Rewrite:

@@ -105,22 +105,51 @@ def _parse_request(head: bytes) -> tuple[str, str, list[tuple[str, str]]]:
     return method, target, headers
 
 
-class RawUpstream:
+class _ThreadedServer:
+    """A loopback listener that hands each connection to `_serve` on its own thread."""
+
+    _name = "server"
+
+    def _listen(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.2)
+        self.port: int = self._sock.getsockname()[1]
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name=f"{self._name}-{self.port}", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._closed.set()
+        self._sock.close()
+        self._thread.join(5)
+
+
+class RawUpstream(_ThreadedServer):
     """One request per connection; `route(path, handler)` decides what is written back.
     The connection is closed (FIN) after the handler returns, unless it already closed it."""
+
+    _name = "raw-upstream"
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.ssl_context = ssl_context
         self.routes: dict[str, RawHandler] = {}
         self.requests: list[RawRequest] = []
         self.release = threading.Event()  # stalled handlers wait on this; set by close()
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.2)
-        self.port: int = self._sock.getsockname()[1]
         self.scheme = "https" if ssl_context else "http"
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name=f"raw-upstream-{self.port}", daemon=True)
-        self._thread.start()
+        self._listen()
 
     @property
     def origin(self) -> str:
@@ -145,16 +174,6 @@ class RawUpstream:
             sock.sendall(data)
 
         return self.route(path, handler)
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(IO_TIMEOUT)
@@ -186,9 +205,7 @@ class RawUpstream:
 
     def close(self) -> None:
         self.release.set()
-        self._closed.set()
-        self._sock.close()
-        self._thread.join(5)
+        super().close()
 
 
 # --------------------------------------------------------------------------- WebSocket
@@ -302,9 +319,11 @@ def websocket_roundtrip(proxy_port: int, upstream_port: int, path: str, messages
 # --------------------------------------------------------------------------- HTTP/2 origin
 
 
-class H2Upstream:
+class H2Upstream(_ThreadedServer):
     """An HTTPS origin that speaks only HTTP/2 (ALPN h2), one thread per connection.
     `route(path, status, headers, body)`; bodies are sent respecting flow control."""
+
+    _name = "h2-upstream"
 
     def __init__(self, cert: tuple[Any, Any]) -> None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -314,12 +333,7 @@ class H2Upstream:
         self.routes: dict[str, tuple[int, list[tuple[str, str]], bytes]] = {}
         self.requests: list[tuple[str, list[tuple[str, str]]]] = []  # (path, headers incl. pseudo)
         self.alpn: list[str | None] = []
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.2)
-        self.port: int = self._sock.getsockname()[1]
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name=f"h2-upstream-{self.port}", daemon=True)
-        self._thread.start()
+        self._listen()
 
     def url(self, path: str = "/") -> str:
         return f"https://127.0.0.1:{self.port}{path}"
@@ -328,16 +342,6 @@ class H2Upstream:
               body: bytes = b"") -> H2Upstream:
         self.routes[path] = (status, list(headers), body)
         return self
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, raw: socket.socket) -> None:
         import h2.config
@@ -399,11 +403,6 @@ class H2Upstream:
             return
         finally:
             sock.close()
-
-    def close(self) -> None:
-        self._closed.set()
-        self._sock.close()
-        self._thread.join(5)
 
 
 # --------------------------------------------------------------------------- raw client
