@@ -76,6 +76,9 @@ class _Plan:
 
 
 _NONE: list[str] = []
+# What the memo makes of a header name (Engine.header_kind): not read by any rule, read (part
+# of the memo key), or read by a stateful check (the response is not memoised).
+IRRELEVANT, RELEVANT, STATEFUL = 0, 1, 2
 
 
 def _first(item: tuple[int, Any]) -> int:
@@ -143,9 +146,10 @@ class Engine:
             # with the request's Origin, so such responses are never memoised.
             self._relevant |= GRADE_HEADERS
             self._stateful_headers |= {"access-control-allow-origin"}
-        self._memo_location = any(r.when.hosts or r.when.paths for r in rules)
-        self._memo_enabled = not any(r.when.flow_filter for r in rules)
+        self.memo_location = any(r.when.hosts or r.when.paths for r in rules)
+        self.memo_enabled = not any(r.when.flow_filter for r in rules)
         self._memo: dict[tuple, tuple[tuple[Finding, ...], ResponseGrade | None]] = {}
+        self._kinds: dict[str, int] = {}  # header name as sent -> IRRELEVANT, RELEVANT or STATEFUL
 
     def evaluate(self, view: ResponseView) -> tuple[Finding, ...]:
         return self.assess(view)[0]
@@ -155,18 +159,14 @@ class Engine:
 
         Both come from the memo for a response whose relevant headers were seen before, as
         the same objects, which lets the store skip work it has already done for them."""
-        headers = self._index(view.headers)
-        content_type = headers.get("content-type")
-        key = (view.scheme.lower(), media_type(content_type[0]) if content_type else "", view.status, view.method.upper())
-        memo_key = None
-        if self._memo_enabled and self._stateful_headers.isdisjoint(headers):
-            relevant = self._relevant
-            memo_key = (key, tuple((n, v) for n, v in view.headers if n.lower() in relevant))
-            if self._memo_location:
-                memo_key += (view.host.lower(), view.path.split("?", 1)[0])
+        memo_key = self._memo_key(view) if self.memo_enabled else None
+        if memo_key is not None:
             memoised = self._memo.get(memo_key)
             if memoised is not None:
                 return memoised
+        headers = self._index(view.headers)
+        content_type = headers.get("content-type")
+        key = (view.scheme.lower(), media_type(content_type[0]) if content_type else "", view.status, view.method.upper())
         findings = self._evaluate(view, headers, key)
         result = (findings, self._grade(view, headers, key) if self.grading else None)
         if memo_key is not None:
@@ -174,6 +174,40 @@ class Engine:
                 self._memo.clear()
             self._memo[memo_key] = result
         return result
+
+    def _memo_key(self, view: ResponseView) -> tuple | None:
+        """The memo key of a response, in one pass over its lines without indexing them (a
+        hit needs nothing else): the lines some rule or the grade reads, as given, with the
+        raw scheme, status and method (Content-Type is among the lines). None when a
+        stateful header is present: such responses are never memoised."""
+        kinds = self._kinds
+        relevant = []
+        for pair in view.headers:
+            name = pair[0]
+            kind = kinds.get(name)
+            if kind is None:
+                kind = self.header_kind(name)
+            if kind:
+                if kind == STATEFUL:
+                    return None
+                relevant.append(pair if type(pair) is tuple else tuple(pair))
+        key = (view.scheme, view.status, view.method, tuple(relevant))
+        if self.memo_location:
+            key += (view.host.lower(), view.path.split("?", 1)[0])
+        return key
+
+    def header_kind(self, name: str) -> int:
+        """IRRELEVANT, RELEVANT or STATEFUL: what the memo makes of a header line of this name.
+
+        The memo key is (scheme, status, method, the RELEVANT lines in order) plus, when
+        `memo_location`, (host lower-cased, path without query); a response with a STATEFUL
+        line, or any response when not `memo_enabled`, is never memoised. A caller may keep
+        its own memo of assess() results under an equivalent key (the addon does, on raw bytes)."""
+        lowered = name.lower() if name.isascii() else name  # ASCII case only, as in _index
+        kind = STATEFUL if lowered in self._stateful_headers else RELEVANT if lowered in self._relevant else IRRELEVANT
+        if len(self._kinds) < 4096:
+            self._kinds[name] = kind
+        return kind
 
     def _grade(self, view: ResponseView, headers: dict[str, list[str]], key: tuple[str, str, int, str]) -> ResponseGrade | None:
         def request_origin() -> str | None:
