@@ -1,5 +1,8 @@
 """The finding store stays bounded however long the session (ZAP's alert-flood lesson)."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from headeraudit.model import Finding
 from headeraudit.state import MAX_EXAMPLES, OTHER_HOSTS, FindingStore
 
@@ -65,3 +68,67 @@ def test_repeated_findings_tuple_takes_the_fast_path_with_the_same_result():
     assert view(store) == view(fast) and store.occurrences == fast.occurrences == 10
     fast.clear()
     assert fast.record("a.example", "u", same, 0) == list(same)  # clear forgets the fast path too
+
+
+# Flows of a few overlapping findings tuples on a few hosts, with reads in between. The fast
+# path counts a repeated tuple in batches, folded in on read or when one of its entries wants an
+# example URL: counts, last_seen and the totals must agree with the slow path on every read.
+# Example URLs are a sample (the first, then at counts 1..8 and powers of two as that tuple
+# sees them; an entry shared by two tuples may take its later ones at other flows).
+_F = [finding(), finding("x", rule="xcto-missing", severity="low"), finding("PHP/8", rule="tech-disclosure", severity="low")]
+_TUPLES = [(_F[0],), (_F[0], _F[1]), (_F[1], _F[2]), (_F[0], _F[1], _F[2])]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3), st.booleans(), st.integers(0, 3) | st.integers(4, 10**6)),
+                min_size=1, max_size=400))
+def test_batched_fast_path_agrees_with_the_slow_path_on_every_read(steps):
+    slow, fast = FindingStore(), FindingStore()
+    counts = lambda s: sorted((e.host, e.finding.rule, e.count, e.first_seen, e.last_seen) for e in s.entries.values())
+    urls: dict[tuple[str, str], list[str]] = {}
+    for i, (host, which, read, page) in enumerate(steps):
+        url = f"https://h{host}.example/{page}"  # pages repeat: examples fill up at varying counts
+        slow.record(f"h{host}.example", url, tuple(list(_TUPLES[which])), float(i))  # a new tuple: slow path
+        fast.record(f"h{host}.example", url, _TUPLES[which], float(i))
+        for f in _TUPLES[which]:
+            urls.setdefault((f"h{host}.example", f.rule), []).append(url)
+        if read:
+            assert counts(fast) == counts(slow)
+    assert counts(fast) == counts(slow)
+    assert fast.occurrences == slow.occurrences and fast.flows_audited == slow.flows_audited
+    assert {h: s.flows for h, s in fast.hosts.items()} == {h: s.flows for h, s in slow.hosts.items()}
+    assert [e.count for e in fast.sorted_entries()] == [e.count for e in slow.sorted_entries()]
+    for e in fast.entries.values():
+        seen = urls[(e.host, e.finding.rule)]
+        assert e.examples[0] == seen[0] and set(e.examples) <= set(seen)
+        assert len(e.examples) == len(set(e.examples)) <= MAX_EXAMPLES
+        # every distinct page among its first 8 flows is an example, as on the slow path
+        assert e.examples[: len(set(seen[:8]))] == list(dict.fromkeys(seen[:8]))[:MAX_EXAMPLES]
+
+
+def test_batched_counts_are_folded_when_the_tuple_cache_is_flushed():
+    """The tuple cache is bounded: clearing it must not lose the flows counted in batches."""
+    store = FindingStore()
+    tuples = [(finding(f"v{i}"),) for i in range(4100)]
+    for t in tuples[:10]:
+        for i in range(20):
+            store.record("a.example", "u", t, float(i))
+    for t in tuples[10:]:  # pushes the cache past its bound
+        store.record("a.example", "u", t, 99.0)
+    assert sorted(e.count for e in store.entries.values())[-10:] == [20] * 10
+    assert sum(e.count for e in store.entries.values()) == store.occurrences == 10 * 20 + 4090
+
+
+def test_repeated_fix_edits_are_counted_in_batches_and_folded_on_read():
+    from headeraudit.fixes import Edit
+
+    edits = (Edit("remove", "X-Powered-By", None, "tech-disclosure"), Edit("set", "X-Content-Type-Options", "nosniff", "xcto-missing", "+"))
+    slow, fast = FindingStore(), FindingStore()
+    for i in range(300):
+        slow.record_fixes("a.example", tuple(list(edits)), applied=True)  # a new tuple: slow path
+        fast.record_fixes("a.example", edits, applied=True)
+        if i in (0, 1, 150):
+            assert fast.fixes == slow.fixes
+    fast.record_fixes("a.example", edits, applied=False)
+    slow.record_fixes("a.example", edits, applied=False)
+    assert fast.fixes == slow.fixes and fast.fixes[("a.example", "-X-Powered-By", "tech-disclosure", True)] == 300

@@ -103,6 +103,43 @@ def _wants_example(entry: Entry) -> bool:
     return len(entry.examples) < MAX_EXAMPLES and (count <= 8 or count & (count - 1) == 0)
 
 
+def _flows_until_example(entries: list[Entry]) -> int:
+    """How many more flows of the same findings until one of `entries` wants an example URL
+    (its count reaches 1..8 or a power of two while it has room for one)."""
+    budget = 1 << 62
+    for entry in entries:
+        if len(entry.examples) < MAX_EXAMPLES:
+            nxt = entry.count + 1
+            if nxt > 8 and nxt & (nxt - 1):
+                nxt = 1 << nxt.bit_length()
+            budget = min(budget, nxt - entry.count)
+    return budget
+
+
+@dataclass(slots=True)
+class _Known:
+    """A findings tuple already recorded for a host. Its flows are counted here and folded into
+    the entries in batches (on read, or when an entry wants an example URL), so a repeated
+    response costs the same however many findings it has."""
+
+    findings: tuple[Finding, ...]
+    stats: HostStats
+    entries: list[Entry]
+    budget: int
+    pending: int = 0
+    last_seen: float = 0.0
+
+    def fold(self) -> None:
+        if self.pending:
+            for entry in self.entries:
+                # An entry can be shared with other tuples (and the slow path): counts add up;
+                # last_seen is the latest of them.
+                entry.count += self.pending
+                if self.last_seen > entry.last_seen:
+                    entry.last_seen = self.last_seen
+            self.pending = 0
+
+
 def _add_example(entry: Entry, url: str | Callable[[], str]) -> str:
     if callable(url):
         url = url()
@@ -119,23 +156,44 @@ class FindingStore:
         self.clear()
 
     def clear(self) -> None:
-        self.entries: dict[tuple[str, str, str, str, str], Entry] = {}
+        self._entries: dict[tuple[str, str, str, str, str], Entry] = {}
         self.hosts: dict[str, HostStats] = {}
         self.flows_audited = 0
         self.occurrences = 0
         self.dropped = 0
-        self.fixes: dict[tuple[str, str, str, bool], int] = {}  # (host, edit label, rule, applied) -> flows
-        # Fast path: (host, id of a findings tuple) -> (that tuple, its entries), for the
-        # engine hands out the same tuple for the same headers; the tuple is kept so its id
-        # cannot be reused while cached.
-        self._known: dict[tuple[str, int], tuple[tuple[Finding, ...], list[Entry]]] = {}
+        self._fixes: dict[tuple[str, str, str, bool], int] = {}  # (host, edit label, rule, applied) -> flows
+        # Fast path: (host as given, id of a findings tuple) -> its record, for the engine hands
+        # out the same tuple for the same headers; the tuple is kept so its id cannot be reused
+        # while cached.
+        self._known: dict[tuple[str, int], _Known] = {}
+        self._hosts_seen: dict[str, tuple[str, HostStats]] = {}  # host as given -> _host(printable(host))
         self.csp_reports: dict[tuple[str, str, str, str, str], CspReport] = {}
         self.fix_previews: dict[str, FixPreview] = {}
-        self._known_fixes: dict[tuple[str, int, bool], tuple[tuple, list]] = {}
+        self._known_fixes: dict[tuple[str, int, bool], list] = {}  # -> [edits tuple, its keys, flows not yet folded]
+
+    @property
+    def entries(self) -> dict[tuple[str, str, str, str, str], Entry]:
+        """(host, rule, header, evidence, message) -> Entry, with every flow counted."""
+        for known in self._known.values():
+            known.fold()
+        return self._entries
+
+    @property
+    def fixes(self) -> dict[tuple[str, str, str, bool], int]:
+        """(host, edit label, rule, applied) -> flows, with every flow counted."""
+        self._fold_fixes()
+        return self._fixes
+
+    def _fold_fixes(self) -> None:
+        for known in self._known_fixes.values():
+            if known[2]:
+                for key in known[1]:
+                    self._fixes[key] += known[2]
+                known[2] = 0
 
     def record_grade_after(self, host: str, graded: ResponseGrade) -> None:
         """Fix mode: the grade outcomes of a response as fixed (or unchanged, when nothing was)."""
-        _, stats = self._host(printable(host))
+        _, stats = self._seen_host(host)
         if stats.grade_after is None:
             stats.grade_after = HostGrade()
         stats.grade_after.add(graded)
@@ -147,7 +205,7 @@ class FindingStore:
         `url` and `after` may be callables: they are only needed the first time."""
         if host in self.fix_previews or len(self.fix_previews) >= MAX_FIX_PREVIEWS:
             return
-        host, _ = self._host(printable(host))
+        host, _ = self._seen_host(host)
         if host in self.fix_previews:
             return
         if callable(url):
@@ -157,25 +215,26 @@ class FindingStore:
         self.fix_previews[host] = FixPreview(host, printable(url[:URL_MAX]), applied, _preview_headers(before), _preview_headers(after))
 
     def record_fixes(self, host: str, edits: Iterable, applied: bool) -> None:
-        host, _ = self._host(printable(host))
-        # Fast path: the same edits tuple (the Fixer shares it) on the same host again.
+        host, _ = self._seen_host(host)
+        # Fast path: the same edits tuple (the Fixer shares it) on the same host again, counted
+        # here and folded into `fixes` on read.
         known = self._known_fixes.get((host, id(edits), applied)) if isinstance(edits, tuple) else None
         if known is not None and known[0] is edits:
-            for key in known[1]:
-                self.fixes[key] += 1
+            known[2] += 1
             return
         keys = []
         for edit in edits:
             key = (host, printable(edit.label)[:200], edit.rule, applied)
-            if key in self.fixes or len(self.fixes) < MAX_FIX_ENTRIES:
-                self.fixes[key] = self.fixes.get(key, 0) + 1
+            if key in self._fixes or len(self._fixes) < MAX_FIX_ENTRIES:
+                self._fixes[key] = self._fixes.get(key, 0) + 1
                 keys.append(key)
             else:
                 self.dropped += 1
         if isinstance(edits, tuple) and len(keys) == len(edits) and len(set(keys)) == len(keys):
             if len(self._known_fixes) >= 4096:
+                self._fold_fixes()
                 self._known_fixes.clear()
-            self._known_fixes[(host, id(edits), applied)] = (edits, keys)
+            self._known_fixes[(host, id(edits), applied)] = [edits, keys, 0]
 
     def record_csp_report(self, report: CspReport) -> bool:
         """Count a violation report; True the first time this violation is seen (to be logged)."""
@@ -188,6 +247,16 @@ class FindingStore:
             known = self.csp_reports[key] = report
         known.count += 1
         return known.count == 1
+
+    def _seen_host(self, host: str) -> tuple[str, HostStats]:
+        """_host(printable(host)), remembered per host as given (bounded)."""
+        seen = self._hosts_seen.get(host)
+        if seen is None:
+            seen = self._host(printable(host))
+            if len(self._hosts_seen) >= 4096:
+                self._hosts_seen.clear()
+            self._hosts_seen[host] = seen
+        return seen
 
     def _host(self, host: str) -> tuple[str, HostStats]:
         stats = self.hosts.get(host)
@@ -209,31 +278,41 @@ class FindingStore:
 
         `url` may be a callable: building a URL costs, and it is only needed while an entry
         still collects examples."""
-        host, stats = self._host(printable(host))
+        if isinstance(findings, tuple):
+            known = self._known.get((host, id(findings)))
+            if known is not None and known.findings is findings:
+                stats = known.stats
+                stats.flows += 1
+                if graded is not None:
+                    stats.grade.add(graded)
+                self.flows_audited += 1
+                self.occurrences += len(findings)
+                known.pending += 1
+                known.last_seen = now
+                if known.pending >= known.budget:
+                    known.fold()
+                    for entry in known.entries:
+                        if _wants_example(entry):
+                            url = _add_example(entry, url)
+                    known.budget = _flows_until_example(known.entries)
+                return []
+        given = host
+        host, stats = self._seen_host(given)
         stats.flows += 1
         if graded is not None:
             stats.grade.add(graded)
         self.flows_audited += 1
-        known = self._known.get((host, id(findings))) if isinstance(findings, tuple) else None
-        if known is not None and known[0] is findings:
-            self.occurrences += len(findings)
-            for entry in known[1]:
-                entry.count += 1
-                entry.last_seen = now
-                if _wants_example(entry):
-                    url = _add_example(entry, url)
-            return []
         new: list[Finding] = []
         entries: list[Entry] = []
         for finding in findings:
             self.occurrences += 1
             key = (host, finding.rule, finding.header, finding.evidence, finding.message)
-            entry = self.entries.get(key)
+            entry = self._entries.get(key)
             if entry is None:
-                if len(self.entries) >= self.max_entries:
+                if len(self._entries) >= self.max_entries:
                     self.dropped += 1
                     continue
-                entry = self.entries[key] = Entry(finding, host, 0, now, now)
+                entry = self._entries[key] = Entry(finding, host, 0, now, now)
                 stats.by_severity[finding.severity] += 1
                 new.append(finding)
             entry.count += 1
@@ -241,10 +320,13 @@ class FindingStore:
             entries.append(entry)
             if _wants_example(entry):
                 url = _add_example(entry, url)
-        if isinstance(findings, tuple) and len(entries) == len(findings):  # nothing dropped
+        # Remember the tuple when every finding has its own entry (nothing dropped, no two the same).
+        if isinstance(findings, tuple) and len(entries) == len(findings) and len({id(e) for e in entries}) == len(entries):
             if len(self._known) >= 4096:
+                for known in self._known.values():
+                    known.fold()
                 self._known.clear()
-            self._known[(host, id(findings))] = (findings, entries)
+            self._known[(given, id(findings))] = _Known(findings, stats, entries, _flows_until_example(entries))
         return new
 
     def sorted_entries(self) -> list[Entry]:
