@@ -563,3 +563,66 @@ async def test_fix_mode_rewrites_each_flow_from_a_shared_plan_keeping_its_own_li
             assert ("date", f"Mon, 23 Nov 2026 10:00:0{i} GMT") in record["original_headers"]
             assert record["edits"] == flows[0].metadata["headeraudit_fix"]["edits"] and record["findings_after"] == []
         assert {e["edit"]: e["flows"] for e in addon.build_report()["fixes"]}["-X-Powered-By"] == 3
+
+
+@pytest.mark.parametrize("script", ["headeraudit_addon.py", "headeraudit/script.py"])
+def test_script_modules_answer_every_event_lookup_and_only_the_addon_handles_events(script):
+    """mitmproxy looks up every event name on the script module for every event of every flow;
+    a missing module attribute costs a formatted AttributeError each time (settle_hook_lookups)."""
+    from mitmproxy import hooks
+    from mitmproxy.addonmanager import AddonManager
+    from mitmproxy.addons.script import load_script
+
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "addon", script)
+    ns = load_script(path)
+    assert ns is not None
+    names = [n for n in hooks.all_hooks if n != "add_log"]
+    assert "responseheaders" in names and "update" in names
+    assert [n for n in names if n not in vars(ns)] == []
+    assert not hasattr(ns, "add_log"), "mitmproxy would warn that add_log is deprecated"
+    (addon,) = ns.addons
+    assert isinstance(addon, HeaderAudit)
+    # Walking the module as mitmproxy does finds the addon's own hooks and nothing on the module.
+    manager = AddonManager.__new__(AddonManager)
+    flow = tflow.tflow(resp=True)
+    found = [(type(a).__name__, f.__name__) for a, f in manager._iter_hooks(ns, HttpRequestHook(flow))]
+    assert found == [("HeaderAudit", "request")]
+    assert [f for _, f in manager._iter_hooks(ns, hooks.UpdateHook([flow]))] == []
+
+
+async def test_raw_memo_reuses_the_engines_result_only_for_the_same_audited_lines(tmp_path):
+    """The addon memoises the engine's result by raw header lines (Engine.header_kind): lines no
+    rule reads may differ, any audited byte may not; a stateful line (CORS) is never memoised."""
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        calls = []
+        assess = addon.engine.assess
+        addon.engine.assess = lambda view: calls.append(view) or assess(view)
+
+        def audit(*headers, **kw):
+            flow = html_flow(headers, **kw)
+            addon.responseheaders(flow)
+            return flow
+
+        first = audit((b"date", b"Mon, 23 Nov 2026 10:00:00 GMT"), (b"x-powered-by", b"PHP/8.1"))
+        again = audit((b"date", b"Mon, 23 Nov 2026 10:00:01 GMT"), (b"etag", b'"2"'), (b"x-powered-by", b"PHP/8.1"))
+        assert len(calls) == 1, "only Date and ETag differ, which no rule reads"
+        assert again.metadata["headeraudit"] == first.metadata["headeraudit"]
+        assert addon.store.entries and max(e.count for e in addon.store.entries.values()) == 2
+
+        audit((b"x-powered-by", b"PHP/8.2"))  # an audited value differs
+        audit((b"X-Powered-By", b"PHP/8.1"))  # the same header spelt otherwise: its own key, same findings
+        audit((b"x-powered-by", b"PHP/8.1"), scheme="http")  # the scheme is in the key
+        audit((b"x-powered-by", b"PHP/8.1"), status=404)  # so is the status
+        assert len(calls) == 5
+        for _ in range(2):  # a credentialed CORS answer is compared with the request's Origin every time
+            audit((b"access-control-allow-origin", b"https://a.example"), (b"access-control-allow-credentials", b"true"),
+                  request_headers=[(b"origin", b"https://a.example")])
+        assert len(calls) == 7
+
+        # A reload brings a new engine: its results, not the old memo's.
+        rules = tmp_path / "rules.yaml"
+        rules.write_text("extends: default\ndisable: [tech-disclosure]\n")
+        tctx.configure(addon, headeraudit_rules=str(rules))
+        assert "tech-disclosure" not in rule_ids(audit((b"x-powered-by", b"PHP/8.1")))

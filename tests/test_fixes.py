@@ -152,14 +152,13 @@ def test_rewrite_is_shared_for_the_same_findings_and_touched_lines_and_keeps_oth
     assert fixer.rewrite(findings, second, "https", "api.example.com") is not a
 
 
-def test_merge_emits_raw_lines_for_untouched_headers_and_encodes_only_new_ones(ruleset):
-    from headeraudit.fixes import merge
-
+def test_splice_keeps_raw_lines_for_untouched_headers_and_encodes_only_new_ones(ruleset):
     engine, fixer = Engine(ruleset), Fixer(ruleset)
     text = [("Content-Type", "text/html"), ("Server", "Apache/2.4.1 (Unix)"), ("X-Odd", "caf\udce9")]
     raw = [(b"Content-Type", b"text/html"), (b"Server", b"Apache/2.4.1 (Unix)"), (b"X-Odd", b"caf\xe9")]
     findings = engine.evaluate(ResponseView("https", "h.example", "/", "GET", 200, text))
-    rewrite = fixer.rewrite(findings, text, "https", "h.example")
-    out = list(merge(text, raw, rewrite, encode=lambda p: (p[0].encode(), p[1].encode())))
+    rewrite, positions = fixer.locate(findings, text, "https", "h.example")
+    assert positions == [1]  # only Server is touched (removed)
+    out = rewrite.encoded(lambda p: (p[0].encode(), p[1].encode())).splice(raw, positions)
     assert out[0] is raw[0] and (b"X-Odd", b"caf\xe9") in out  # kept byte for byte
     assert [(n.decode(), v.decode("utf-8", "surrogateescape")) for n, v in out] == list(rewrite.apply(text))

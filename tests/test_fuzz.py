@@ -392,6 +392,13 @@ async def test_addon_hook_never_fails_on_arbitrary_header_bytes(caplog, mode):
             if fixed is not None:
                 # Fix mode end to end: what the flow carries after the fix has no fixable finding left.
                 assert [f for f in fixed["findings_after"] if addon.fixer.fixable(f["rule"])] == []
+            if fixed is not None and fixed["applied"]:
+                # The raw lines spliced into the flow are the text-level rewrite, byte for byte.
+                original = fixed["original_headers"]
+                findings = addon.engine.evaluate(ResponseView(scheme, "www.example.com", "/path", "GET", status, original))
+                expected = addon.fixer.fix(findings, original, scheme, "www.example.com").headers
+                raw = flow.response.headers.fields
+                assert [(n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for n, v in raw] == list(expected)
 
         check()
         assert addon.store.flows_audited > 0

@@ -69,7 +69,23 @@ class Rewrite:
     _encoded: dict = field(default_factory=dict, compare=False, repr=False)
 
     def apply(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-        return tuple(merge(headers, headers, self, _lower))
+        touched = self.touched
+        return tuple(self.splice(headers, [i for i, (name, _) in enumerate(headers) if _lower(name) in touched]))
+
+    def splice(self, lines: Sequence[Any], positions: Sequence[int]) -> list[Any]:
+        """`lines` rewritten, given the positions of its touched lines (from Fixer.locate): the
+        untouched runs are copied as slices, so the cost is in the touched lines only."""
+        out: list[Any] = []
+        start = 0
+        for position, new in zip(positions, self.slots):
+            if position > start:
+                out.extend(lines[start:position])
+            if new is not None:
+                out.append(new)
+            start = position + 1
+        out.extend(lines[start:])
+        out.extend(self.appended)
+        return out
 
     def encoded(self, encode: Callable[[tuple[str, str]], Any]) -> Rewrite:
         """This rewrite with its new lines converted by `encode` (e.g. to raw bytes), once per
@@ -86,12 +102,25 @@ class Rewrite:
 class _Plan:
     """What the findings of one response ask for, before looking at its header lines."""
 
-    __slots__ = ("cookie_rules", "removes", "rewrites", "sets", "touched")
+    __slots__ = ("cookie_rules", "is_touched", "removes", "rewrites", "sets", "touched")
 
     def __init__(self, sets, removes, cookie_rules) -> None:
         self.sets, self.removes, self.cookie_rules = sets, removes, cookie_rules
         self.touched = frozenset((*sets, *removes, *(("set-cookie",) if cookie_rules else ())))
         self.rewrites: dict[tuple[tuple[str, str], ...], Rewrite] = {}
+        self.is_touched: dict[str, bool] = {}  # header name as sent -> in touched
+
+    def positions(self, headers: Sequence[tuple[str, str]]) -> list[int]:
+        """Where the touched lines are: one dict lookup per line."""
+        is_touched = self.is_touched
+        try:
+            return [i for i, pair in enumerate(headers) if is_touched[pair[0]]]
+        except KeyError:  # a name not seen yet with this plan
+            if len(is_touched) >= 4096:
+                is_touched.clear()
+            for name, _ in headers:
+                is_touched[name] = _lower(name) in self.touched
+            return [i for i, pair in enumerate(headers) if is_touched[pair[0]]]
 
 
 _LOWER: dict[str, str] = {}
@@ -104,23 +133,6 @@ def _lower(name: str) -> str:
         if len(_LOWER) < 4096:
             _LOWER[name] = low
     return low
-
-
-def merge(names: Sequence[tuple[str, Any]], lines: Sequence[Any], rewrite: Rewrite, lower=_lower, encode=None):
-    """Yield the rewritten header lines. `names` gives each line's (name, value) as text, to
-    decide; `lines` the line to emit when it is kept (the same pairs, or e.g. their raw bytes);
-    `encode` converts a new pair into that form."""
-    touched = rewrite.touched
-    slots = iter(rewrite.slots)
-    for (name, _), line in zip(names, lines):
-        if lower(name) in touched:
-            new = next(slots)
-            if new is not None:
-                yield new if encode is None else encode(new)
-        else:
-            yield line
-    for new in rewrite.appended:
-        yield new if encode is None else encode(new)
 
 
 _PLAN_LIMIT = 1024
@@ -156,18 +168,25 @@ class Fixer:
     def rewrite(self, findings: Sequence[Finding], headers: Sequence[tuple[str, str]], scheme: str, host: str) -> Rewrite | None:
         """The Rewrite for these headers, or None when no fix applies. The same object comes
         back for the same findings tuple and the same touched lines."""
+        located = self.locate(findings, headers, scheme, host)
+        return None if located is None else located[0]
+
+    def locate(self, findings: Sequence[Finding], headers: Sequence[tuple[str, str]], scheme: str,
+               host: str) -> tuple[Rewrite, list[int]] | None:
+        """The Rewrite for these headers and the positions of the lines it touches (for
+        Rewrite.splice), or None when no fix applies."""
         plan = self._plan(findings, scheme, host)
         if plan is None:
             return None
-        touched = plan.touched
-        key = tuple(pair for pair in headers if _lower(pair[0]) in touched)
+        positions = plan.positions(headers)
+        key = tuple([headers[i] for i in positions])
         rewrite = plan.rewrites.get(key)
         if rewrite is None:
             rewrite = self._rewrite(plan, key, scheme)
             if len(plan.rewrites) >= _REWRITE_LIMIT:
                 plan.rewrites.clear()
             plan.rewrites[key] = rewrite
-        return rewrite
+        return rewrite, positions
 
     def _plan(self, findings: Sequence[Finding], scheme: str, host: str) -> _Plan | None:
         key = (id(findings), scheme, host)
