@@ -6,16 +6,23 @@
     proxy:    mitmdump -q --mode reverse:http://127.0.0.1:<nginx> [-s addon/headeraudit_addon.py]
     load:     wrk -t1 -c10 -d<duration>s --latency http://127.0.0.1:<mitmdump>/
 
-Configurations run interleaved A B A B (each run: fresh mitmdump, a short discarded
-warm-up, then the measured run). Printed: per-run req/s and p99, medians per
-configuration, and the RATIO addon/bare measured in this one run, plus mitmdump's own
-CPU time per request (from /proc, less sensitive to other load on a shared machine
-than req/s). On a 2-core machine
-mitmdump is pinned to CPU 0 and nginx + wrk to CPU 1 (taskset) unless --no-pin.
+One mitmdump per configuration is started up front and warmed, and they all stay up; then
+every round loads each of them once, A B C D, the order rotated from round to round (B C D A,
+...), so slow drifts of a shared machine hit every configuration alike and no run pays for a
+start-up. Printed: per-run req/s, p99 and mitmdump's own CPU time per request, medians, and
+per configuration the median of its per-round ratios to bare (the verdict), with the range of
+the middle half of the rounds.
 
-    python bench/proxy_bench.py            # 4 rounds x 10 s per configuration (~2 min)
-    python bench/proxy_bench.py --quick    # 2 rounds x 3 s
-    python bench/proxy_bench.py --rounds 5 --duration 15
+Throughput on a shared machine moves by several percent from minute to minute, more than
+the 3% the target allows. `--instructions` adds a measure that does not move: each
+configuration once more under valgrind's callgrind, which counts the instructions mitmdump
+executes per request (a fixed number of sequential requests after a warm-up; time-driven
+work measured while idle and taken out). On a 2-core machine mitmdump is pinned to CPU 0
+and nginx + wrk to CPU 1 (taskset) unless --no-pin.
+
+    python bench/proxy_bench.py                  # 10 rounds x 5 s per configuration (~5 min)
+    python bench/proxy_bench.py --quick          # 2 rounds x 3 s
+    python bench/proxy_bench.py --rounds 20 --duration 3 --instructions
 
 Only 127.0.0.1 is ever contacted. Every process started here is stopped here.
 """
@@ -23,6 +30,7 @@ Only 127.0.0.1 is ever contacted. Every process started here is stopped here.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -71,16 +79,23 @@ UPSTREAM_HEADERS = [
 ]
 
 
-# Context column: a script addon whose responseheaders hook reads the headers and does
-# nothing else, to tell mitmproxy's own cost of running a script hook from headeraudit's.
+# Context column: a script shaped like headeraudit's (the same two hooks, the same
+# settle_hook_lookups) whose hooks do nothing: mitmproxy's own cost of running such a script,
+# to tell it from headeraudit's work.
 NOOP_ADDON = """
+from headeraudit.mitm import settle_hook_lookups
+
+
 class Noop:
+    def request(self, flow):
+        pass
+
     def responseheaders(self, flow):
-        if flow.response is not None:
-            len(flow.response.headers)
+        pass
 
 
 addons = [Noop()]
+settle_hook_lookups(globals())
 """
 
 
@@ -243,10 +258,13 @@ class Bench:
         if self.nginx is not None:
             stop(self.nginx, signal.SIGQUIT)  # graceful; the master stops its worker
 
-    def start_proxy(self, extra: list[str], env: dict | None = None) -> tuple[subprocess.Popen, int, str]:
-        port = free_port()
+    def start_proxy(self, extra: list[str], env: dict | None = None, wrapper: list[str] | None = None,
+                    port: int | None = None) -> tuple[subprocess.Popen, int, str]:
+        port = port or free_port()
+        if env is None:
+            env = addon_env(self.args)
         errpath = os.path.join(self.tmp, f"mitmdump-{port}.stderr")
-        cmd = self._prefix("0") + [
+        cmd = self._prefix("0") + (wrapper or []) + [
             self.args.mitmdump, "-q", "--mode", f"reverse:http://127.0.0.1:{self.up_port}",
             "--listen-host", "127.0.0.1", "--listen-port", str(port),
             "--set", f"confdir={self.confdir}",
@@ -263,6 +281,14 @@ class Bench:
         if out.returncode != 0:
             raise RuntimeError(f"wrk failed: {out.stderr}")
         return parse_wrk(out.stdout)
+
+
+def addon_env(args: argparse.Namespace) -> dict:
+    """The environment for a mitmdump whose scripts import headeraudit from <repo>/addon."""
+    env = dict(os.environ)
+    addon_dir = os.path.dirname(os.path.abspath(args.addon))
+    env["PYTHONPATH"] = addon_dir + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
 
 
 def proc_cpu_seconds(pid: int) -> float | None:
@@ -288,10 +314,8 @@ def hook_timing(bench: Bench, args: argparse.Namespace, tmp: str, mode: str = "a
     with open(script, "w") as fh:
         fh.write(TIMED_ADDON)
     out = os.path.join(tmp, f"hook-times-{mode}.json")
-    env = dict(os.environ)
+    env = addon_env(args)
     env["HEADERAUDIT_BENCH_HOOKTIMES"] = out
-    addon_dir = os.path.dirname(os.path.abspath(args.addon))
-    env["PYTHONPATH"] = addon_dir + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     proc, port, errpath = bench.start_proxy(["-s", script, "--set", f"headeraudit_mode={mode}"], env)
     try:
         if not wait_port(port, proc, 30):
@@ -314,14 +338,78 @@ def hook_timing(bench: Bench, args: argparse.Namespace, tmp: str, mode: str = "a
             "mean_us": sum(ns) / len(ns) / 1000, "rps": res["rps"]}
 
 
+def sequential_gets(port: int, n: int) -> None:
+    """n GETs one after another on one keep-alive connection: the same work every time."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        for _ in range(n):
+            conn.request("GET", "/")
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"unexpected status {resp.status} through the proxy")
+    finally:
+        conn.close()
+
+
+def callgrind_total(path: str) -> int:
+    with open(path, errors="replace") as fh:
+        for line in fh:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError(f"no instruction total in {path}")
+
+
+def instructions_per_request(bench: Bench, args: argparse.Namespace, tmp: str, name: str, extra: list[str]) -> dict:
+    """Instructions mitmdump executes per request, counted by callgrind (repeatable to ~0.1%,
+    whatever else the machine does). Counting is switched on after a warm-up, for
+    `--instr-requests` sequential requests, then for `--instr-idle` seconds of no load: what
+    mitmdump and the addon do by the clock (file watchers) runs ~50× more often per request
+    under valgrind than at full speed, so that rate is taken out."""
+    out = os.path.join(tmp, f"callgrind.{name}")
+    env = addon_env(args)
+    env["PYTHONHASHSEED"] = "0"  # the same dict layouts in every run
+    wrapper = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+    proc, port, errpath = bench.start_proxy(extra, env, wrapper=wrapper)
+    ctl = lambda *a: subprocess.run(["callgrind_control", *a, str(proc.pid)], check=True, capture_output=True, timeout=120)
+    try:
+        if not wait_port(port, proc, 600):
+            raise RuntimeError(f"mitmdump ({name}) under valgrind did not start: {open(errpath).read()[-3000:]}")
+        sequential_gets(port, args.instr_warmup)
+        ctl("--instr=on")
+        t0 = time.monotonic()
+        sequential_gets(port, args.instr_requests)
+        busy = time.monotonic() - t0
+        ctl("--dump")
+        t0 = time.monotonic()
+        time.sleep(args.instr_idle)
+        idle = time.monotonic() - t0
+        ctl("--dump")
+        ctl("--instr=off")
+    finally:
+        stop(proc, signal.SIGINT, timeout=120)
+    dumps = sorted((f for f in os.listdir(tmp) if re.fullmatch(rf"callgrind\.{re.escape(name)}\.\d+", f)),
+                   key=lambda f: int(f.rsplit(".", 1)[1]))
+    if len(dumps) < 2:
+        raise RuntimeError(f"callgrind wrote {dumps} for {name}")
+    loaded, quiet = (callgrind_total(os.path.join(tmp, f)) for f in dumps[:2])
+    per_second = quiet / idle
+    return {"requests": args.instr_requests, "raw_per_request": loaded / args.instr_requests,
+            "idle_per_second": per_second, "per_request": (loaded - per_second * busy) / args.instr_requests}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds per configuration (default 4)")
-    ap.add_argument("--duration", type=float, default=10.0, help="seconds per measured wrk run (default 10)")
-    ap.add_argument("--warmup", type=float, default=2.0, help="seconds of discarded wrk load per run (default 2)")
+    ap.add_argument("--rounds", type=int, default=10, help="interleaved rounds per configuration (default 10)")
+    ap.add_argument("--duration", type=float, default=5.0, help="seconds per measured wrk run (default 5)")
+    ap.add_argument("--warmup", type=float, default=3.0, help="seconds of discarded wrk load per mitmdump, once (default 3)")
+    ap.add_argument("--instructions", action="store_true", help="also count instructions per request under callgrind (valgrind)")
+    ap.add_argument("--instr-requests", type=int, default=400, help="requests counted per configuration (default 400)")
+    ap.add_argument("--instr-warmup", type=int, default=100, help="requests before counting starts (default 100)")
+    ap.add_argument("--instr-idle", type=float, default=8.0, help="seconds of idle counting (default 8)")
     ap.add_argument("--connections", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--quick", action="store_true", help="--rounds 2 --duration 3 --warmup 1")
+    ap.add_argument("--quick", action="store_true", help="--rounds 2 --duration 3 --warmup 1 (and 100 counted requests)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs with taskset")
     ap.add_argument("--no-fix", action="store_true", help="skip the headeraudit_mode=fix column")
     ap.add_argument("--no-noop", action="store_true", help="skip the no-op script addon context column")
@@ -335,10 +423,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.quick:
         args.rounds, args.duration, args.warmup = 2, 3.0, 1.0
+        args.instr_requests, args.instr_warmup, args.instr_idle = 100, 30, 3.0
     if args.mitmdump is None:
         beside = os.path.join(os.path.dirname(sys.executable), "mitmdump")
         args.mitmdump = beside if os.path.exists(beside) else (shutil.which("mitmdump") or "mitmdump")
-    for tool, hint in ((args.wrk, "apt-get install -y wrk"), (args.nginx, "apt-get install -y nginx")):
+    tools = [(args.wrk, "apt-get install -y wrk"), (args.nginx, "apt-get install -y nginx")]
+    if args.instructions:
+        tools += [("valgrind", "apt-get install -y valgrind"), ("callgrind_control", "apt-get install -y valgrind")]
+    for tool, hint in tools:
         if not (os.path.exists(tool) or shutil.which(tool)):
             print(f"proxy_bench: {tool} not found ({hint})", file=sys.stderr)
             return 2
@@ -363,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict]] = {}
     direct: dict | None = None
     hook: dict[str, dict | None] = {}
+    instructions: dict[str, dict] = {}
     audited: list[int] = []
     try:
         bench.start_upstream()
@@ -389,37 +482,51 @@ def main(argv: list[str] | None = None) -> int:
                 reason = next((line for line in err if "fix" in line), err[-1] if err else f"exit {proc.returncode}")
                 notes.append(f"`headeraudit_mode=fix` column skipped: mitmdump refused it ({reason.strip()})")
 
-        for r in range(args.rounds):
-            for name, extra in configs.items():  # A B A B ...
-                proc, port, errpath = bench.start_proxy(extra)
-                try:
-                    if not wait_port(port, proc, 30):
-                        raise RuntimeError(f"mitmdump ({name}) did not start: {open(errpath).read()[-3000:]}")
-                    check = sanity_get(port)
-                    if check["status"] != 200 or check["cookies"] != 2:
-                        raise RuntimeError(f"{name}: unexpected response through the proxy: {check}")
-                    if args.warmup > 0:
-                        bench.wrk(port, args.warmup)
+        procs: dict[str, tuple[subprocess.Popen, int, str]] = {}
+        try:
+            for name, extra in configs.items():
+                proc, port, errpath = procs[name] = bench.start_proxy(extra)
+                if not wait_port(port, proc, 30):
+                    raise RuntimeError(f"mitmdump ({name}) did not start: {open(errpath).read()[-3000:]}")
+                check = sanity_get(port)
+                if check["status"] != 200 or check["cookies"] != 2:
+                    raise RuntimeError(f"{name}: unexpected response through the proxy: {check}")
+                if args.warmup > 0:
+                    bench.wrk(port, args.warmup)
+            names = list(configs)
+            for r in range(args.rounds):
+                for name in names[r % len(names):] + names[:r % len(names)]:  # A B C D, B C D A, ...
+                    proc, port, errpath = procs[name]
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"mitmdump ({name}) exited: {open(errpath).read()[-3000:]}")
                     cpu0 = proc_cpu_seconds(proc.pid)
                     res = bench.wrk(port, args.duration)
                     cpu1 = proc_cpu_seconds(proc.pid)
                     if cpu0 is not None and cpu1 is not None and res.get("requests"):
                         res["cpu_us_per_req"] = (cpu1 - cpu0) / res["requests"] * 1e6
-                finally:
-                    stop(proc, signal.SIGINT)
-                if name == "addon" and os.path.exists(report_path):
-                    try:
-                        with open(report_path) as fh:
-                            rep = json.load(fh)
-                        n = rep.get("flows_audited", rep.get("summary", {}).get("flows_audited"))
-                        if isinstance(n, int):
-                            audited.append(n)
-                    except (OSError, ValueError):
-                        pass
-                    os.unlink(report_path)
-                res["round"] = r + 1
-                runs.setdefault(name, []).append(res)
-                log(f"[proxy_bench] round {r + 1}/{args.rounds} {name}: {res['rps']:.0f} req/s, p99 {res['p99_ms']:.2f} ms")
+                    res["round"] = r + 1
+                    runs.setdefault(name, []).append(res)
+                    log(f"[proxy_bench] round {r + 1}/{args.rounds} {name}: {res['rps']:.0f} req/s, p99 {res['p99_ms']:.2f} ms")
+        finally:
+            for proc, _, _ in procs.values():
+                stop(proc, signal.SIGINT)
+        if os.path.exists(report_path):
+            try:
+                with open(report_path) as fh:
+                    rep = json.load(fh)
+                n = rep.get("flows_audited", rep.get("summary", {}).get("flows_audited"))
+                if isinstance(n, int):
+                    audited.append(n)
+            except (OSError, ValueError):
+                pass
+        for name in runs:
+            runs[name].sort(key=lambda res: res["round"])
+
+        if args.instructions:
+            for name, extra in configs.items():
+                log(f"[proxy_bench] counting instructions under callgrind: {name} ...")
+                instructions[name] = instructions_per_request(bench, args, tmp, name, extra)
+                log(f"[proxy_bench]   {name}: {instructions[name]['per_request'] / 1e6:.3f} M instructions per request")
 
         if not args.no_hook_timing:
             for mode in ("audit", *(() if args.no_fix else ("fix",))):
@@ -439,14 +546,17 @@ def main(argv: list[str] | None = None) -> int:
                   "cpu_us_per_req": cmed(rs)} for name, rs in runs.items()}
     print(f"### Proxy: mitmdump {mitm_version} (Python {py_version}) reverse proxy, with and without headeraudit")
     print()
-    print(f"- wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency (after a {args.warmup:g} s discarded warm-up), "
-          f"{args.rounds} interleaved rounds, a fresh mitmdump -q per run; upstream nginx on loopback serving a "
+    print(f"- wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency, {args.rounds} rounds; one mitmdump -q "
+          f"per configuration, started and warmed ({args.warmup:g} s of load) up front, each loaded once per round in "
+          f"rotating order; upstream nginx on loopback serving a "
           f"{len(PAGE)} B HTML page with {len(UPSTREAM_HEADERS)} security-relevant header lines"
           + ("; mitmdump pinned to CPU 0, nginx + wrk to CPU 1" if bench.pin else "; no CPU pinning"))
     if direct:
         print(f"- context: wrk straight at nginx (no proxy): {direct['rps']:.0f} req/s, p99 {direct['p99_ms']:.2f} ms")
-    if audited:
-        print(f"- addon runs audited {', '.join(str(a) for a in audited)} flows (from its JSON report)")
+    if audited and "addon" in runs:
+        measured = sum(r.get("requests") or 0 for r in runs["addon"])
+        print(f"- the addon audited {audited[0]} flows (from its JSON report; wrk completed {measured} in the measured runs, "
+              f"the rest are the warm-up and checks)")
     for n in notes:
         print(f"- {n}")
     print()
@@ -469,18 +579,33 @@ def main(argv: list[str] | None = None) -> int:
            for n, rs in runs.items() for r in rs if r["non2xx"] or r["socket_errors"]]
     for b in bad:
         print(f"- WARNING {b}")
-    ratios = {}
+    ratios, paired, spread = {}, {}, {}
     for n in names:
         if n == "bare":
             continue
         ratios[n] = med[n]["rps"] / med["bare"]["rps"]
+        per_round = sorted(a["rps"] / b["rps"] for a, b in zip(runs[n], runs["bare"]))
+        paired[n] = statistics.median(per_round)
+        quarter = len(per_round) // 4
+        spread[n] = (per_round[quarter], per_round[-1 - quarter])
         lat = med[n]["p99_ms"] / med["bare"]["p99_ms"]
         c_n, c_b = med[n]["cpu_us_per_req"], med["bare"]["cpu_us_per_req"]
-        extra = (f", mitmdump CPU per request {c_n / c_b:.2f}× (+{c_n - c_b:.0f} µs)" if c_n and c_b else "")
-        paired = statistics.median(a["rps"] / b["rps"] for a, b in zip(runs[n], runs["bare"]))
-        print(f"- {n}/bare: throughput {ratios[n] * 100:.1f}% (median of per-round ratios {paired * 100:.1f}%), "
+        extra = (f", mitmdump CPU per request {c_n / c_b:.2f}× ({c_n - c_b:+.0f} µs)" if c_n and c_b else "")
+        print(f"- {n}/bare: throughput, median of the per-round ratios **{paired[n] * 100:.1f}%** (middle half of the rounds "
+              f"{spread[n][0] * 100:.1f}–{spread[n][1] * 100:.1f}%; ratio of the medians {ratios[n] * 100:.1f}%), "
               f"p99 latency {lat:.2f}×{extra}")
     print()
+    if instructions:
+        base = instructions.get("bare", {}).get("per_request")
+        print(f"Instructions per request, counted by callgrind ({args.instr_requests} sequential requests after "
+              f"{args.instr_warmup} of warm-up, clock-driven work measured over {args.instr_idle:g} s idle and taken out):")
+        print()
+        print("| configuration | M instructions per request | vs bare |")
+        print("|---|---:|---:|")
+        for n, res in instructions.items():
+            rel = f"{(res['per_request'] / base - 1) * 100:+.2f}%" if base and n != "bare" else "—"
+            print(f"| {n} | {res['per_request'] / 1e6:.3f} | {rel} |")
+        print()
     c_b = med.get("bare", {}).get("cpu_us_per_req")
     for mode, timing in hook.items():
         if not timing:
@@ -489,17 +614,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- headeraudit's responseheaders hook timed inside mitmdump, {mode} mode (one extra run, {timing['flows']} flows): "
               f"median {timing['median_us']:.1f} µs, p99 {timing['p99_us']:.1f} µs, mean {timing['mean_us']:.1f} µs per flow{share}")
     if "noop-script" in ratios:
-        print("- noop-script is context only: a script addon with an empty responseheaders hook "
-              "(what any mitmproxy script costs before doing work)")
+        print("- noop-script is context only: a script shaped like headeraudit's (the same two hooks) whose hooks do "
+              "nothing: what mitmproxy itself spends on running such a script")
     for name, label in (("addon", "audit mode"), ("addon-fix", "fix mode")):
-        r = ratios.get(name)
+        r = paired.get(name)
         if r is not None:
             verdict = "PASS" if r >= TARGET_RATIO else "FAIL"
-            print(f"target ≥ {TARGET_RATIO * 100:.0f}%, {label}: {verdict} ({name}/bare req/s = {r * 100:.1f}%)")
+            instr = ""
+            if instructions.get(name) and instructions.get("bare"):
+                instr = f"; instructions per request {(instructions[name]['per_request'] / instructions['bare']['per_request'] - 1) * 100:+.2f}%"
+            print(f"target ≥ {TARGET_RATIO * 100:.0f}%, {label}: {verdict} ({name}/bare req/s, median of "
+                  f"{len(runs[name])} per-round ratios = {r * 100:.1f}%{instr})")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"runs": runs, "median": med, "ratios": ratios, "direct": direct, "notes": notes,
-                       "hook": hook}, fh, indent=2)
+            json.dump({"runs": runs, "median": med, "ratios": ratios, "paired_ratios": paired, "direct": direct,
+                       "notes": notes, "hook": hook, "instructions": instructions}, fh, indent=2)
     return 0
 
 
