@@ -106,7 +106,7 @@ import json
 import os
 import time
 
-from headeraudit.mitm import HeaderAudit
+from headeraudit.mitm import HeaderAudit, settle_hook_lookups
 
 OUT = os.environ["HEADERAUDIT_BENCH_HOOKTIMES"]
 
@@ -128,6 +128,7 @@ class TimedHeaderAudit(HeaderAudit):
 
 
 addons = [TimedHeaderAudit()]
+settle_hook_lookups(globals())
 """
 
 

@@ -203,7 +203,7 @@ async def test_internal_error_is_contained_and_logged_once(caplog):
     addon = HeaderAudit()
     with taddons.context(addon) as tctx:
         tctx.configure(addon)
-        def boom(view):
+        def boom(view, **kw):
             raise RuntimeError("engine exploded")
 
         addon.engine.assess = boom
@@ -591,14 +591,14 @@ def test_script_modules_answer_every_event_lookup_and_only_the_addon_handles_eve
 
 
 async def test_raw_memo_reuses_the_engines_result_only_for_the_same_audited_lines(tmp_path):
-    """The addon memoises the engine's result by raw header lines (Engine.header_kind): lines no
-    rule reads may differ, any audited byte may not; a stateful line (CORS) is never memoised."""
+    """The addon finds the engine's memoised result by the raw header lines (Engine.memo_key): lines
+    no rule reads may differ, any audited byte may not; a stateful line (CORS) is never memoised."""
     addon = HeaderAudit()
     with taddons.context(addon) as tctx:
         tctx.configure(addon)
         calls = []
         assess = addon.engine.assess
-        addon.engine.assess = lambda view: calls.append(view) or assess(view)
+        addon.engine.assess = lambda view, **kw: calls.append(view) or assess(view, **kw)
 
         def audit(*headers, **kw):
             flow = html_flow(headers, **kw)

@@ -79,6 +79,7 @@ _NONE: list[str] = []
 # What the memo makes of a header name (Engine.header_kind): not read by any rule, read (part
 # of the memo key), or read by a stateful check (the response is not memoised).
 IRRELEVANT, RELEVANT, STATEFUL = 0, 1, 2
+_FROM_VIEW = object()  # assess(): build the memo key from the view
 
 
 def _first(item: tuple[int, Any]) -> int:
@@ -149,17 +150,21 @@ class Engine:
         self.memo_location = any(r.when.hosts or r.when.paths for r in rules)
         self.memo_enabled = not any(r.when.flow_filter for r in rules)
         self._memo: dict[tuple, tuple[tuple[Finding, ...], ResponseGrade | None]] = {}
-        self._kinds: dict[str, int] = {}  # header name as sent -> IRRELEVANT, RELEVANT or STATEFUL
+        # header name as sent (text, or bytes from a caller's raw lines) -> IRRELEVANT, RELEVANT or STATEFUL
+        self._kinds: dict[Any, int] = {}
 
     def evaluate(self, view: ResponseView) -> tuple[Finding, ...]:
         return self.assess(view)[0]
 
-    def assess(self, view: ResponseView) -> tuple[tuple[Finding, ...], ResponseGrade | None]:
+    def assess(self, view: ResponseView, memo_key: tuple | None | object = _FROM_VIEW) -> tuple[tuple[Finding, ...], ResponseGrade | None]:
         """The findings and, when grading, the grade tests' outcomes (None if not scored).
 
         Both come from the memo for a response whose relevant headers were seen before, as
-        the same objects, which lets the store skip work it has already done for them."""
-        memo_key = self._memo_key(view) if self.memo_enabled else None
+        the same objects, which lets the store skip work it has already done for them.
+        `memo_key`: the response's key from memo_key() when the caller built it from its own
+        form of the lines (the addon: raw bytes); by default it is built from the view."""
+        if memo_key is _FROM_VIEW:
+            memo_key = self.memo_key(view.headers, view.scheme, view.status, view.method, view.host, view.path)
         if memo_key is not None:
             memoised = self._memo.get(memo_key)
             if memoised is not None:
@@ -175,39 +180,45 @@ class Engine:
             self._memo[memo_key] = result
         return result
 
-    def _memo_key(self, view: ResponseView) -> tuple | None:
-        """The memo key of a response, in one pass over its lines without indexing them (a
-        hit needs nothing else): the lines some rule or the grade reads, as given, with the
-        raw scheme, status and method (Content-Type is among the lines). None when a
-        stateful header is present: such responses are never memoised."""
+    def recall(self, memo_key: tuple | None) -> tuple[tuple[Finding, ...], ResponseGrade | None] | None:
+        """What assess() returned for a response with this memo key, if it is still memoised."""
+        return None if memo_key is None else self._memo.get(memo_key)
+
+    def memo_key(self, lines: Sequence[Sequence[Any]], scheme: str, status: int, method: Any, host: str, path: str,
+                 name_text: Callable[[Any], str] | None = None) -> tuple | None:
+        """The memo key of a response, in one pass over its lines without indexing them (a hit
+        needs nothing else): the lines some rule or the grade reads, as given, with the scheme,
+        status and method as given (Content-Type is among the lines), plus host and path when a
+        rule has host/path conditions. None when the response is never memoised (a stateful
+        header is present, or a rule has a `when.filter`).
+
+        `lines` may be in another form than text pairs, e.g. raw bytes, with `name_text` turning
+        a name into text: equal lines give equal keys, so a caller holding raw lines need not
+        decode them to find a hit."""
+        if not self.memo_enabled:
+            return None
         kinds = self._kinds
         relevant = []
-        for pair in view.headers:
-            name = pair[0]
+        for line in lines:
+            name = line[0]
             kind = kinds.get(name)
             if kind is None:
-                kind = self.header_kind(name)
+                kind = self.header_kind(name if name_text is None else name_text(name))
+                if len(kinds) < 4096:
+                    kinds[name] = kind
             if kind:
                 if kind == STATEFUL:
                     return None
-                relevant.append(pair if type(pair) is tuple else tuple(pair))
-        key = (view.scheme, view.status, view.method, tuple(relevant))
+                relevant.append(line if type(line) is tuple else tuple(line))
+        key = (scheme, status, method, tuple(relevant))
         if self.memo_location:
-            key += (view.host.lower(), view.path.split("?", 1)[0])
+            key += (host.lower(), path.split("?", 1)[0])
         return key
 
     def header_kind(self, name: str) -> int:
-        """IRRELEVANT, RELEVANT or STATEFUL: what the memo makes of a header line of this name.
-
-        The memo key is (scheme, status, method, the RELEVANT lines in order) plus, when
-        `memo_location`, (host lower-cased, path without query); a response with a STATEFUL
-        line, or any response when not `memo_enabled`, is never memoised. A caller may keep
-        its own memo of assess() results under an equivalent key (the addon does, on raw bytes)."""
+        """IRRELEVANT, RELEVANT or STATEFUL: what the memo key makes of a header line of this name."""
         lowered = name.lower() if name.isascii() else name  # ASCII case only, as in _index
-        kind = STATEFUL if lowered in self._stateful_headers else RELEVANT if lowered in self._relevant else IRRELEVANT
-        if len(self._kinds) < 4096:
-            self._kinds[name] = kind
-        return kind
+        return STATEFUL if lowered in self._stateful_headers else RELEVANT if lowered in self._relevant else IRRELEVANT
 
     def _grade(self, view: ResponseView, headers: dict[str, list[str]], key: tuple[str, str, int, str]) -> ResponseGrade | None:
         def request_origin() -> str | None:

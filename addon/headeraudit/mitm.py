@@ -20,7 +20,7 @@ from mitmproxy.proxy.mode_specs import ReverseMode
 
 from . import gate
 from .csp_reports import parse_csp_reports
-from .engine import STATEFUL, Engine, ResponseView
+from .engine import Engine, ResponseView
 from .fixes import Fixer, Rewrite
 from .model import SEVERITIES, SEVERITY_RANK, Finding, parse_severity
 from .report import RENDERERS, renderer_for
@@ -57,7 +57,6 @@ OPTION_NAMES = (
 )
 WATCH_INTERVAL = 1.0
 MAX_INTERNAL_ERRORS_LOGGED = 50
-RAW_MEMO_LIMIT = 4096
 
 
 def compile_filter(text: str) -> Any:
@@ -291,8 +290,6 @@ class HeaderAudit:
         # by id() of the engine's findings tuple, with the tuple kept to rule out id reuse
         self._annotations: dict[int, tuple[tuple[Finding, ...], list[dict[str, str]], str, str]] = {}
         self._rewrites: dict[int, _Rewritten] = {}
-        self._raw_memo: dict[tuple, tuple[tuple[Finding, ...], Any]] = {}  # see _raw_key
-        self._raw_kinds: dict[bytes, int] = {}
         self._endpoints: ProxyEndpoints | None = None
         self._write_errors: dict[str, str] = {}  # path -> why the last write failed
         self._fresh_comment: Any = None  # the flow whose comment _annotate just created
@@ -406,8 +403,6 @@ class HeaderAudit:
         self.ruleset = ruleset
         self._annotations.clear()
         self._rewrites.clear()
-        self._raw_memo.clear()
-        self._raw_kinds.clear()
         self._mtimes = {path: _mtime(path) for path in ruleset.files}
         self._last_reload_error = None
 
@@ -518,19 +513,16 @@ class HeaderAudit:
         request, response = flow.request, flow.response
         host = flow_host(request)
         scheme = client_scheme(flow)
-        fields = response.headers.fields
-        # A site repeats its security headers: on raw lines seen before, the engine's result is
-        # taken from the raw memo, without decoding the lines or building a view.
-        key = self._raw_key(fields, scheme, response.status_code, request.data.method, host, request)
-        assessed = self._raw_memo.get(key) if key is not None else None
+        engine = self.engine
+        # A site repeats its security headers: the engine's memo is keyed on the raw lines, so
+        # a repeat is found without decoding them or building a view.
+        key = engine.memo_key(response.headers.fields, scheme, response.status_code, request.data.method, host,
+                              request.path if engine.memo_location else "", _decode)
+        assessed = engine.recall(key)
         view = None
         if assessed is None:
             view = self._view(flow, scheme, host)
-            assessed = self.engine.assess(view)
-            if key is not None:
-                if len(self._raw_memo) >= RAW_MEMO_LIMIT:
-                    self._raw_memo.clear()
-                self._raw_memo[key] = assessed
+            assessed = engine.assess(view, memo_key=key)
         findings, graded = assessed
         if self.min_rank:
             findings = tuple(f for f in findings if SEVERITY_RANK[f.severity] >= self.min_rank)
@@ -553,36 +545,14 @@ class HeaderAudit:
             self.store.record_grade_after(host, graded_after)
 
     @staticmethod
-    def _view(flow: http.HTTPFlow, scheme: str, host: str) -> ResponseView:
+    def _view(flow: http.HTTPFlow, scheme: str, host: str, headers: Sequence[tuple[str, str]] | None = None) -> ResponseView:
+        """The flow's response for the engine; `headers` replaces its lines (the after-fix view)."""
         request, response = flow.request, flow.response
         return ResponseView(
-            scheme=scheme, host=host, path=request.path, method=request.method,
-            status=response.status_code, headers=_pairs(response.headers),
+            scheme=scheme, host=host, path=request.path, method=request.method, status=response.status_code,
+            headers=_pairs(response.headers) if headers is None else headers,
             request_headers=lambda: _pairs(request.headers), flow=flow,
         )
-
-    def _raw_key(self, fields, scheme: str, status: int, method: bytes, host: str, request: http.Request) -> tuple | None:
-        """The engine's memo key (Engine.header_kind) on raw header lines: the lines some rule
-        reads, as received. None when the engine would not memoise the response."""
-        engine = self.engine
-        if not engine.memo_enabled:
-            return None
-        kinds = self._raw_kinds
-        relevant = []
-        for field in fields:
-            kind = kinds.get(field[0])
-            if kind is None:
-                kind = engine.header_kind(_decode(field[0]))
-                if len(kinds) < 4096:
-                    kinds[field[0]] = kind
-            if kind:
-                if kind == STATEFUL:
-                    return None
-                relevant.append(field)
-        key = (scheme, status, method, tuple(relevant))
-        if engine.memo_location:
-            key += (host, request.path.split("?", 1)[0])
-        return key
 
     def _fix(self, flow: http.HTTPFlow, findings: tuple[Finding, ...], scheme: str, host: str,
              headers: list[tuple[str, str]], graded):
@@ -597,11 +567,7 @@ class HeaderAudit:
         # what follows from it (the after-fix audit, the records) is computed once per Rewrite.
         done = self._rewrites.get(id(rewrite))
         if done is None or done.rewrite is not rewrite:
-            request = flow.request
-            after, graded_after = self.engine.assess(ResponseView(
-                scheme=scheme, host=host, path=request.path, method=request.method, status=flow.response.status_code,
-                headers=rewrite.apply(headers), request_headers=lambda: _pairs(request.headers), flow=flow,
-            ))
+            after, graded_after = self.engine.assess(self._view(flow, scheme, host, rewrite.apply(headers)))
             done = _Rewritten(
                 rewrite, [edit.as_dict() for edit in rewrite.edits], [f.as_dict() for f in after], graded_after,
                 ", ".join(edit.label for edit in rewrite.edits),
