@@ -288,6 +288,11 @@ def test_fixes_are_closed_and_idempotent_on_arbitrary_headers(headers, scheme, s
     after = engine.evaluate(ResponseView(scheme, "www.example.com", "/", "GET", status, list(result.headers)))
     leftover = [f for f in after if fixer.fixable(f.rule)]
     assert leftover == [], (leftover, result.headers)
+    # Every line a rewrite touches has a name in Fixer.touchable (the addon puts those in the
+    # memo key so that a memo entry determines its fix), with or without the CSP preview.
+    for which in (fixer, Fixer(RULESET, opt_in=opt_in, csp_report_endpoint="/r")):
+        rewrite = which.rewrite(before, headers, scheme, "www.example.com")
+        assert rewrite is None or rewrite.touched <= which.touchable, rewrite.touched - which.touchable
     again = fixer.fix(after, result.headers, scheme, "www.example.com")
     assert again.edits == () and again.headers == result.headers
 
@@ -402,6 +407,61 @@ async def test_addon_hook_never_fails_on_arbitrary_header_bytes(caplog, mode):
 
         check()
         assert addon.store.flows_audited > 0
+
+
+# Audited header sets that exercise every kind of edit: replace, drop a duplicate, remove,
+# cookie rewrites, append, and (in CSP preview) the report-only and Reporting-Endpoints lines.
+FIX_BASES = [
+    [(b"content-type", b"text/html"), (b"x-powered-by", b"PHP/8"), (b"set-cookie", b"sid=1"),
+     (b"set-cookie", b"theme=dark; Secure"), (b"content-security-policy", b"script-src *")],
+    [(b"content-type", b"text/html"), (b"Strict-Transport-Security", b"max-age=10"),
+     (b"strict-transport-security", b"max-age=20"), (b"server", b"Apache/2.4.1"), (b"X-Frame-Options", b"allowall")],
+    *([(b"content-type", b"text/html"), (b"content-security-policy-report-only", b"default-src 'self'"),
+       (b"reporting-endpoints", endpoints), (b"content-security-policy", b"default-src *")]
+      # No rule reads Reporting-Endpoints; the CSP preview replaces it, an edit only if it differs.
+      for endpoints in (b'a="/r"', b'headeraudit="/.well-known/headeraudit/csp-report"')),
+    [(b"content-type", b"text/html")],
+]
+UNAUDITED_NAMES = [b"date", b"Date", b"etag", b"x-request-id", b"age", b"last-modified"]
+
+
+@pytest.mark.parametrize("preview", ["", "report-only"])
+async def test_fix_repeats_rewrite_like_a_fresh_plan_wherever_the_other_lines_sit(preview):
+    """Fix mode plans once per engine memo entry and host (HeaderAudit._fix_repeats); a repeat
+    only finds its touched lines by name. Responses whose audited lines are the same but with
+    lines no rule reads added anywhere, in any spelling, must get exactly the rewrite a fresh
+    plan gives them."""
+    from headeraudit.engine import IRRELEVANT
+
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview=preview)
+        assert all(addon.engine.header_kind(n.decode()) == IRRELEVANT for n in UNAUDITED_NAMES)
+        flows = 0
+
+        @FUZZ
+        @given(base=st.sampled_from(FIX_BASES), others=st.lists(st.tuples(st.sampled_from(UNAUDITED_NAMES), st.binary(max_size=8)), max_size=6),
+               data=st.data())
+        def check(base, others, data):
+            nonlocal flows
+            lines = list(base)
+            for other in others:
+                lines.insert(data.draw(st.integers(0, len(lines))), other)
+            flow = tflow_with(lines)
+            addon.responseheaders(flow)
+            flows += 1
+            fixed = flow.metadata["headeraudit_fix"]
+            original = fixed["original_headers"]
+            assert original == [(n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for n, v in lines]
+            findings = addon.engine.evaluate(ResponseView("https", "www.example.com", "/path", "GET", 200, original))
+            expected = Fixer(addon.ruleset, csp_report_endpoint=addon.fixer.csp_report_endpoint).fix(findings, original, "https", "www.example.com")
+            assert [e.as_dict() for e in expected.edits] == fixed["edits"]
+            raw = flow.response.headers.fields
+            assert [(n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for n, v in raw] == list(expected.headers)
+
+        check()
+        # One plan per memo entry: every other flow of the same audited lines was a repeat.
+        assert 0 < len(addon._fix_repeats) <= len(FIX_BASES) < flows
 
 
 # ---------------------------------------------------------------- sizes

@@ -9,7 +9,7 @@ A proxy sees the same header values over and over, which makes the steady state 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -122,7 +122,10 @@ class Engine:
     """Evaluates responses; owns every cache and every piece of cross-response memory, so
     engines over the same Ruleset are independent."""
 
-    def __init__(self, ruleset: Ruleset, memory: dict[str, dict[str, Any]] | None = None, grading: bool = False) -> None:
+    def __init__(self, ruleset: Ruleset, memory: dict[str, dict[str, Any]] | None = None, grading: bool = False,
+                 memo_also: Iterable[str] = ()) -> None:
+        """`memo_also`: header names (lower case) to put in the memo key though no rule reads
+        them, so that a key also determines those lines (the addon: every line a fix may touch)."""
         self.ruleset = ruleset
         self.grading = grading
         self._caches: dict[tuple[str, str], dict] = {}  # (rule id, header) -> {values: findings}
@@ -147,6 +150,7 @@ class Engine:
             # with the request's Origin, so such responses are never memoised.
             self._relevant |= GRADE_HEADERS
             self._stateful_headers |= {"access-control-allow-origin"}
+        self._relevant |= frozenset(memo_also)
         self.memo_location = any(r.when.hosts or r.when.paths for r in rules)
         self.memo_enabled = not any(r.when.flow_filter for r in rules)
         self._memo: dict[tuple, tuple[tuple[Finding, ...], ResponseGrade | None]] = {}

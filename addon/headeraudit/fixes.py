@@ -68,6 +68,10 @@ class Rewrite:
     appended: tuple[tuple[str, str], ...]
     _encoded: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def touches(self, name: str) -> bool:
+        """Whether a line of this name (as sent) is one this rewrite replaces or drops."""
+        return _lower(name) in self.touched
+
     def apply(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         touched = self.touched
         return tuple(self.splice(headers, [i for i, (name, _) in enumerate(headers) if _lower(name) in touched]))
@@ -153,6 +157,14 @@ class Fixer:
         the Reporting API's report-to), and an enforced policy the site already has stays."""
         self.rules: dict[str, Rule] = {r.id: r for r in ruleset.rules if r.fix is not None and (opt_in or not r.fix.opt_in)}
         self.csp_report_endpoint = csp_report_endpoint
+        # Every header name (lower case) a Rewrite of this Fixer may touch.
+        touchable = {"set-cookie"} if any(r.target == "cookie" for r in self.rules.values()) else set()
+        for rule in self.rules.values():
+            if rule.target != "cookie":
+                touchable.update((rule.fix.header.lower(),) if rule.fix.header else rule.keys)
+        if csp_report_endpoint:
+            touchable |= {CSP_REPORT_ONLY.lower(), "reporting-endpoints"}
+        self.touchable = frozenset(touchable)
         # (id of a findings tuple, scheme, host) -> (that tuple, kept so its id cannot be reused, its plan)
         self._plans: dict[tuple[int, str, str], tuple[Sequence[Finding], _Plan | None]] = {}
 

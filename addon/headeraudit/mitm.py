@@ -11,8 +11,9 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from mitmproxy import command, ctx, exceptions, flowfilter, hooks, http
@@ -101,6 +102,81 @@ class _Rewritten:
     after_dicts: list[dict]
     graded_after: Any
     labels: str
+
+
+def _picker(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple]:
+    """itemgetter that always returns a tuple (itemgetter(i) returns the item itself)."""
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda seq: (seq[only],)
+    return itemgetter(*indexes) if indexes else lambda seq: ()
+
+
+_LOWER_CASE_VERSIONS = (b"HTTP/2.0", b"HTTP/3")  # Response.is_http2, .is_http3
+
+
+class _FixRepeat:
+    """Fix mode, for the responses that share an engine memo entry on one host: the Rewrite
+    (and what follows from it) decided for the first of them, or None when nothing is fixed.
+    Their touched lines are the same lines (the memo key holds every line a fix may touch),
+    so a repeat only has to find them; and a server sends its lines in the same layout, so
+    the last layout's rewrite is kept as one C-level pick over the lines plus the new ones."""
+
+    __slots__ = ("count", "done", "extras", "lines", "memoised", "names", "rebuild", "touched")
+
+    def __init__(self, memoised: tuple, done: _Rewritten | None) -> None:
+        self.memoised, self.done = memoised, done  # the memo entry is kept so its id is not reused
+        self.names: dict[bytes, bool] = {}  # raw name -> touched
+        self.count = -1  # the number of lines of the last layout (-1: none yet)
+        self.touched: Callable[[Sequence[Any]], tuple] = _picker(())  # that layout's touched lines
+        self.rebuild: Callable[[Sequence[Any]], tuple] = _picker(())  # (lines + new lines) -> rewritten lines
+        self.extras: dict[Callable, tuple] = {}  # encoder -> the new lines, encoded
+        self.lines: tuple = ()
+
+    def positions(self, fields: Sequence[tuple[bytes, bytes]]) -> list[int]:
+        """Where the touched lines are: one lookup per raw name."""
+        names = self.names
+        try:
+            return [i for i, line in enumerate(fields) if names[line[0]]]
+        except KeyError:  # a name not seen yet with this entry
+            touches = self.done.rewrite.touches
+            if len(names) >= 4096:
+                names.clear()
+            for name, _ in fields:
+                names[name] = touches(_decode(name))
+            return [i for i, line in enumerate(fields) if names[line[0]]]
+
+    def apply(self, fields: tuple[tuple[bytes, bytes], ...], encode: Callable) -> tuple:
+        """The raw lines rewritten. In the last layout (as many lines, the touched ones where
+        they were) it is one pick; otherwise the lines are located and spliced, and this
+        layout becomes the last one."""
+        extra = self.extras.get(encode)
+        if extra is None:
+            raw = self.done.rewrite.encoded(encode)
+            extra = self.extras[encode] = (*(p for p in raw.slots if p is not None), *raw.appended)
+        if len(fields) == self.count and self.touched(fields) == self.lines:
+            # The lines at the old positions are the touched lines (the memo key fixes how many
+            # lines have a touched name, and these do): the same positions, the same rewrite.
+            return self.rebuild(fields + extra)
+        positions = self.positions(fields)
+        self._learn(len(fields), positions, fields)
+        return tuple(self.done.rewrite.encoded(encode).splice(fields, positions))
+
+    def _learn(self, count: int, positions: list[int], fields: Sequence[Any]) -> None:
+        order: list[int] = []
+        new = count  # the new lines follow the old ones in (lines + extra)
+        slots = dict(zip(positions, self.done.rewrite.slots))
+        for i in range(count):
+            if i not in slots:
+                order.append(i)
+            elif slots[i] is not None:
+                order.append(new)
+                new += 1
+        order.extend(range(new, new + len(self.done.rewrite.appended)))
+        self.touched = _picker(positions)
+        self.lines = self.touched(fields)
+        self.rebuild = _picker(order)
+        self.count = count
 
 
 _DECODED_PAIRS: dict[tuple[bytes, bytes], tuple[str, str]] = {}
@@ -290,6 +366,9 @@ class HeaderAudit:
         # by id() of the engine's findings tuple, with the tuple kept to rule out id reuse
         self._annotations: dict[int, tuple[tuple[Finding, ...], list[dict[str, str]], str, str]] = {}
         self._rewrites: dict[int, _Rewritten] = {}
+        self._ranked: dict[int, tuple[tuple[Finding, ...], tuple[Finding, ...]]] = {}
+        # (id of the engine's memo entry, host) -> what fix mode does for a response with it
+        self._fix_repeats: dict[tuple[int, str], _FixRepeat] = {}
         self._endpoints: ProxyEndpoints | None = None
         self._write_errors: dict[str, str] = {}  # path -> why the last write failed
         self._fresh_comment: Any = None  # the flow whose comment _annotate just created
@@ -352,6 +431,8 @@ class HeaderAudit:
                 self.min_rank = SEVERITY_RANK[parse_severity(opts.headeraudit_min_severity)]
             except ValueError as exc:
                 raise exceptions.OptionsError(f"headeraudit_min_severity: {exc}") from exc
+            self._ranked.clear()
+            self._fix_repeats.clear()
         if "headeraudit_filter" in updated:
             text = opts.headeraudit_filter.strip()
             try:
@@ -396,13 +477,16 @@ class HeaderAudit:
 
     def _install(self, ruleset: Ruleset) -> None:
         # Keep what stateful checks learnt (CORS origins per host) across reloads.
-        self.engine = Engine(ruleset, memory=self.engine.memory if self.engine else None, grading=True)
         preview = self.mode == "fix" and bool(self.csp_preview)
         self.fixer = Fixer(ruleset, opt_in=self.fix_opt_in, csp_report_endpoint=CSP_REPORT_PATH if preview else None)
+        # In fix mode every line a fix may touch is part of the memo key (see _fix).
+        self.engine = Engine(ruleset, memory=self.engine.memory if self.engine else None, grading=True,
+                             memo_also=self.fixer.touchable if self.mode == "fix" else ())
         self._endpoints = ProxyEndpoints(self, self.report_page, preview) if preview or self.report_page else None
         self.ruleset = ruleset
         self._annotations.clear()
         self._rewrites.clear()
+        self._fix_repeats.clear()
         self._mtimes = {path: _mtime(path) for path in ruleset.files}
         self._last_reload_error = None
 
@@ -525,7 +609,7 @@ class HeaderAudit:
             assessed = engine.assess(view, memo_key=key)
         findings, graded = assessed
         if self.min_rank:
-            findings = tuple(f for f in findings if SEVERITY_RANK[f.severity] >= self.min_rank)
+            findings = self._at_rank(findings)
         new = self.store.record(host, lambda: request.pretty_url, findings, time.time(), graded)
         for finding in new:
             logger.log(
@@ -539,10 +623,20 @@ class HeaderAudit:
         if findings:
             self._annotate(flow, findings)
             if self.mode == "fix" and self.fixer is not None:
-                headers = view.headers if view is not None else _pairs(response.headers)
-                graded_after = self._fix(flow, findings, scheme, host, headers, graded)
+                graded_after = self._fix(flow, findings, scheme, host, view, graded, assessed if key is not None else None)
         if self.mode == "fix" and graded_after is not None:
             self.store.record_grade_after(host, graded_after)
+
+    def _at_rank(self, findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+        """The findings at or above headeraudit_min_severity, as the same tuple for the same
+        findings (the caches keyed on a findings tuple depend on it)."""
+        known = self._ranked.get(id(findings))
+        if known is None or known[0] is not findings:
+            known = (findings, tuple(f for f in findings if SEVERITY_RANK[f.severity] >= self.min_rank))
+            if len(self._ranked) >= 1024:
+                self._ranked.clear()
+            self._ranked[id(findings)] = known
+        return known[1]
 
     @staticmethod
     def _view(flow: http.HTTPFlow, scheme: str, host: str, headers: Sequence[tuple[str, str]] | None = None) -> ResponseView:
@@ -555,26 +649,37 @@ class HeaderAudit:
         )
 
     def _fix(self, flow: http.HTTPFlow, findings: tuple[Finding, ...], scheme: str, host: str,
-             headers: list[tuple[str, str]], graded):
+             view: ResponseView | None, graded, memoised: tuple | None):
         """Rewrite a live response with the fixes; for saved flows only say what would change.
-        `headers` are the response's lines as text. Returns the grade outcomes of the response
-        as fixed."""
-        located = self.fixer.locate(findings, headers, scheme, host)
-        if located is None or not located[0].edits:
-            return graded
-        rewrite, positions = located
-        # The Fixer hands out the same Rewrite for the same findings tuple and touched lines;
-        # what follows from it (the after-fix audit, the records) is computed once per Rewrite.
-        done = self._rewrites.get(id(rewrite))
-        if done is None or done.rewrite is not rewrite:
-            after, graded_after = self.engine.assess(self._view(flow, scheme, host, rewrite.apply(headers)))
-            done = _Rewritten(
-                rewrite, [edit.as_dict() for edit in rewrite.edits], [f.as_dict() for f in after], graded_after,
-                ", ".join(edit.label for edit in rewrite.edits),
-            )
-            if len(self._rewrites) >= 1024:
-                self._rewrites.clear()
-            self._rewrites[id(rewrite)] = done
+        `view`: the engine's view of the response if one was built; `memoised`: the engine's memo
+        entry, if the response has one. Returns the grade outcomes of the response as fixed."""
+        response = flow.response
+        repeat = None
+        if memoised is not None:
+            repeat = self._fix_repeats.get((id(memoised), host))
+            if repeat is not None and repeat.memoised is not memoised:
+                repeat = None
+        if repeat is not None:
+            done = repeat.done
+            if done is None:
+                return graded
+            headers = _pairs(response.headers)
+        else:
+            headers = view.headers if view is not None else _pairs(response.headers)
+            located = self.fixer.locate(findings, headers, scheme, host)
+            done = None
+            if located is not None and located[0].edits:
+                rewrite, positions = located
+                done = self._rewritten(flow, scheme, host, headers, rewrite)
+            if memoised is not None:
+                # Every line a fix may touch is in the memo key (Engine memo_also): a response
+                # with this memo entry has the same touched lines, so the same Rewrite applies.
+                if len(self._fix_repeats) >= 1024:
+                    self._fix_repeats.clear()
+                self._fix_repeats[(id(memoised), host)] = _FixRepeat(memoised, done)
+            if done is None:
+                return graded
+        rewrite = done.rewrite
         applied = flow.live
         if applied:
             # Untouched lines keep their raw bytes; only new lines are encoded. Assigning the
@@ -582,12 +687,15 @@ class HeaderAudit:
             # HTTP/2 and HTTP/3 forbid upper-case field names (RFC 9113 §8.2.1): mitmproxy would
             # forward the new lines as spelled (breaking the stream without
             # normalize_outbound_headers, logging each header with it).
-            response = flow.response
-            raw = rewrite.encoded(_encode_pair_lower if response.is_http2 or response.is_http3 else _encode_pair)
-            response.headers.fields = tuple(raw.splice(response.headers.fields, positions))
+            encode = _encode_pair_lower if response.data.http_version in _LOWER_CASE_VERSIONS else _encode_pair
+            if repeat is not None:
+                response.headers.fields = repeat.apply(response.headers.fields, encode)
+            else:
+                response.headers.fields = tuple(rewrite.encoded(encode).splice(response.headers.fields, positions))
         self.store.record_fixes(host, rewrite.edits, applied)
-        self.store.record_fix_preview(host, lambda: flow.request.pretty_url, applied, headers,
-                                      lambda: rewrite.apply(headers))
+        if self.store.wants_fix_preview(host):
+            self.store.record_fix_preview(host, lambda: flow.request.pretty_url, applied, headers,
+                                          lambda: rewrite.apply(headers))
         # Shared with other flows of the same rewrite (read-only by contract); the original
         # headers are this flow's own list.
         flow.metadata["headeraudit_fix"] = {
@@ -599,6 +707,22 @@ class HeaderAudit:
         else:
             _put_comment_line(flow, (FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX), line)
         return done.graded_after
+
+    def _rewritten(self, flow: http.HTTPFlow, scheme: str, host: str, headers: Sequence[tuple[str, str]],
+                   rewrite: Rewrite) -> _Rewritten:
+        """What follows from a Rewrite (the after-fix audit, the metadata parts), once per Rewrite:
+        the Fixer hands out the same one for the same findings tuple and touched lines."""
+        done = self._rewrites.get(id(rewrite))
+        if done is None or done.rewrite is not rewrite:
+            after, graded_after = self.engine.assess(self._view(flow, scheme, host, rewrite.apply(headers)))
+            done = _Rewritten(
+                rewrite, [edit.as_dict() for edit in rewrite.edits], [f.as_dict() for f in after], graded_after,
+                ", ".join(edit.label for edit in rewrite.edits),
+            )
+            if len(self._rewrites) >= 1024:
+                self._rewrites.clear()
+            self._rewrites[id(rewrite)] = done
+        return done
 
     def _annotate(self, flow: http.HTTPFlow, findings: tuple[Finding, ...]) -> None:
         # The engine hands out the same Finding objects for the same headers, so the

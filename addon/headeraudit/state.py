@@ -198,6 +198,11 @@ class FindingStore:
             stats.grade_after = HostGrade()
         stats.grade_after.add(graded)
 
+    def wants_fix_preview(self, host: str) -> bool:
+        """False once the host has its before/after example (or the cap is reached): the
+        caller can skip building what record_fix_preview would take."""
+        return host not in self.fix_previews and len(self.fix_previews) < MAX_FIX_PREVIEWS
+
     def record_fix_preview(self, host: str, url: str | Callable[[], str], applied: bool,
                            before: Iterable[tuple[str, str]],
                            after: Iterable[tuple[str, str]] | Callable[[], Iterable[tuple[str, str]]]) -> None:
