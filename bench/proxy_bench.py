@@ -362,14 +362,30 @@ def callgrind_total(path: str) -> int:
 
 
 def instructions_per_request(bench: Bench, args: argparse.Namespace, tmp: str, name: str, extra: list[str]) -> dict:
-    """Instructions mitmdump executes per request, counted by callgrind (repeatable to ~0.1%,
-    whatever else the machine does). Counting is switched on after a warm-up, for
-    `--instr-requests` sequential requests, then for `--instr-idle` seconds of no load: what
-    mitmdump and the addon do by the clock (file watchers) runs ~50× more often per request
-    under valgrind than at full speed, so that rate is taken out."""
+    """Instructions mitmdump executes per request, counted by callgrind under each hash seed of
+    `--instr-seeds`; their mean is the figure.
+
+    With a fixed seed a count repeats to ~0.1%, whatever else the machine does. Between seeds
+    it moves by up to ~0.5% of bare: the seed decides which (type, attribute) pairs collide in
+    CPython's method cache, and a small change in code moves those collisions (more or fewer
+    MRO walks per request) without doing more work of its own. One seed can flatter or punish a
+    configuration by that much; several seeds average it out."""
+    seeds = [int(s) for s in str(args.instr_seeds).split(",") if s.strip()]
+    counts = [_count_instructions(bench, args, tmp, f"{name}.seed{seed}", extra, seed) for seed in seeds]
+    mean = lambda key: sum(c[key] for c in counts) / len(counts)
+    return {"requests": args.instr_requests, "seeds": seeds, "per_seed": [c["per_request"] for c in counts],
+            "raw_per_request": mean("raw_per_request"), "idle_per_second": mean("idle_per_second"),
+            "per_request": mean("per_request")}
+
+
+def _count_instructions(bench: Bench, args: argparse.Namespace, tmp: str, name: str, extra: list[str], seed: int) -> dict:
+    """One callgrind count. Counting is switched on after a warm-up, for `--instr-requests`
+    sequential requests, then for `--instr-idle` seconds of no load: what mitmdump and the
+    addon do by the clock (file watchers) runs ~50× more often per request under valgrind
+    than at full speed, so that rate is taken out."""
     out = os.path.join(tmp, f"callgrind.{name}")
     env = addon_env(args)
-    env["PYTHONHASHSEED"] = "0"  # the same dict layouts in every run
+    env["PYTHONHASHSEED"] = str(seed)  # the same dict layouts and method-cache slots in every run
     wrapper = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
     proc, port, errpath = bench.start_proxy(extra, env, wrapper=wrapper)
     ctl = lambda *a: subprocess.run(["callgrind_control", *a, str(proc.pid)], check=True, capture_output=True, timeout=120)
@@ -408,9 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--instr-requests", type=int, default=400, help="requests counted per configuration (default 400)")
     ap.add_argument("--instr-warmup", type=int, default=100, help="requests before counting starts (default 100)")
     ap.add_argument("--instr-idle", type=float, default=8.0, help="seconds of idle counting (default 8)")
+    ap.add_argument("--instr-seeds", default="0,1,2", help="PYTHONHASHSEED values to count under, comma-separated; the figure "
+                    "is their mean (default 0,1,2)")
     ap.add_argument("--connections", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--quick", action="store_true", help="--rounds 2 --duration 3 --warmup 1 (and 100 counted requests)")
+    ap.add_argument("--quick", action="store_true", help="--rounds 2 --duration 3 --warmup 1 (and 100 counted requests under seed 0)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs with taskset")
     ap.add_argument("--no-fix", action="store_true", help="skip the headeraudit_mode=fix column")
     ap.add_argument("--no-noop", action="store_true", help="skip the no-op script addon context column")
@@ -424,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.quick:
         args.rounds, args.duration, args.warmup = 2, 3.0, 1.0
-        args.instr_requests, args.instr_warmup, args.instr_idle = 100, 30, 3.0
+        args.instr_requests, args.instr_warmup, args.instr_idle, args.instr_seeds = 100, 30, 3.0, "0"
     if args.mitmdump is None:
         beside = os.path.join(os.path.dirname(sys.executable), "mitmdump")
         args.mitmdump = beside if os.path.exists(beside) else (shutil.which("mitmdump") or "mitmdump")
@@ -598,14 +616,19 @@ def main(argv: list[str] | None = None) -> int:
     print()
     if instructions:
         base = instructions.get("bare", {}).get("per_request")
+        seeds = next(iter(instructions.values()))["seeds"]
         print(f"Instructions per request, counted by callgrind ({args.instr_requests} sequential requests after "
-              f"{args.instr_warmup} of warm-up, clock-driven work measured over {args.instr_idle:g} s idle and taken out):")
+              f"{args.instr_warmup} of warm-up, clock-driven work measured over {args.instr_idle:g} s idle and taken out; "
+              f"the mean over PYTHONHASHSEED={','.join(map(str, seeds))}):")
         print()
-        print("| configuration | M instructions per request | vs bare |")
-        print("|---|---:|---:|")
+        print("| configuration | M instructions per request | vs bare | vs bare, per seed |")
+        print("|---|---:|---:|---|")
         for n, res in instructions.items():
             rel = f"{(res['per_request'] / base - 1) * 100:+.2f}%" if base and n != "bare" else "—"
-            print(f"| {n} | {res['per_request'] / 1e6:.3f} | {rel} |")
+            per_seed = "—"
+            if base and n != "bare":
+                per_seed = " ".join(f"{(mine / theirs - 1) * 100:+.2f}%" for mine, theirs in zip(res["per_seed"], instructions["bare"]["per_seed"]))
+            print(f"| {n} | {res['per_request'] / 1e6:.3f} | {rel} | {per_seed} |")
         print()
     c_b = med.get("bare", {}).get("cpu_us_per_req")
     for mode, timing in hook.items():

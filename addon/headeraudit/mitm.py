@@ -146,10 +146,11 @@ class _FixRepeat:
                 names[name] = touches(_decode(name))
             return [i for i, line in enumerate(fields) if names[line[0]]]
 
-    def apply(self, fields: tuple[tuple[bytes, bytes], ...], encode: Callable) -> tuple:
+    def apply(self, fields: Sequence[tuple[bytes, bytes]], encode: Callable) -> tuple:
         """The raw lines rewritten. In the last layout (as many lines, the touched ones where
         they were) it is one pick; otherwise the lines are located and spliced, and this
         layout becomes the last one."""
+        fields = tuple(fields)  # the same object when it is one (mitmproxy's own), as it should be
         extra = self.extras.get(encode)
         if extra is None:
             raw = self.done.rewrite.encoded(encode)
