@@ -6,10 +6,12 @@
     proxy:    mitmdump -q --mode reverse:http://127.0.0.1:<nginx> [-s addon/headeraudit_addon.py]
     load:     wrk -t1 -c10 -d<duration>s --latency http://127.0.0.1:<mitmdump>/
 
-One mitmdump per configuration is started up front and warmed, and they all stay up; then
-every round loads each of them once, A B C D, the order rotated from round to round (B C D A,
-...), so slow drifts of a shared machine hit every configuration alike and no run pays for a
-start-up. Printed: per-run req/s, p99 and mitmdump's own CPU time per request, medians, and
+One mitmdump per configuration is started and warmed, and they all stay up for
+`--restart-every` rounds (5; then fresh ones: a process's memory layout and hash seed can
+make it a few percent faster or slower for its whole life, and several processes per
+configuration average that out); every round loads each of them once, A B C D, the order
+rotated from round to round (B C D A, ...), so slow drifts of a shared machine hit every
+configuration alike and no run pays for a start-up. Printed: per-run req/s, p99 and mitmdump's own CPU time per request, medians, and
 per configuration the median of its per-round ratios to bare (the verdict), with the range of
 the middle half of the rounds.
 
@@ -419,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=10, help="interleaved rounds per configuration (default 10)")
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measured wrk run (default 5)")
-    ap.add_argument("--warmup", type=float, default=3.0, help="seconds of discarded wrk load per mitmdump, once (default 3)")
+    ap.add_argument("--warmup", type=float, default=3.0, help="seconds of discarded wrk load per mitmdump started (default 3)")
+    ap.add_argument("--restart-every", type=int, default=5, help="start fresh mitmdumps every N rounds, 0 = never (default 5)")
     ap.add_argument("--instructions", action="store_true", help="also count instructions per request under callgrind (valgrind)")
     ap.add_argument("--instr-requests", type=int, default=400, help="requests counted per configuration (default 400)")
     ap.add_argument("--instr-warmup", type=int, default=100, help="requests before counting starts (default 100)")
@@ -502,7 +505,8 @@ def main(argv: list[str] | None = None) -> int:
                 notes.append(f"`headeraudit_mode=fix` column skipped: mitmdump refused it ({reason.strip()})")
 
         procs: dict[str, tuple[subprocess.Popen, int, str]] = {}
-        try:
+
+        def start_all() -> None:
             for name, extra in configs.items():
                 proc, port, errpath = procs[name] = bench.start_proxy(extra)
                 if not wait_port(port, proc, 30):
@@ -512,8 +516,31 @@ def main(argv: list[str] | None = None) -> int:
                     raise RuntimeError(f"{name}: unexpected response through the proxy: {check}")
                 if args.warmup > 0:
                     bench.wrk(port, args.warmup)
+
+        def stop_all() -> None:
+            for proc, _, _ in procs.values():
+                stop(proc, signal.SIGINT)
+            procs.clear()
+            if os.path.exists(report_path):  # written by the audit-mode addon as it exits
+                try:
+                    with open(report_path) as fh:
+                        rep = json.load(fh)
+                    n = rep.get("flows_audited", rep.get("summary", {}).get("flows_audited"))
+                    if isinstance(n, int):
+                        audited.append(n)
+                    os.remove(report_path)
+                except (OSError, ValueError):
+                    pass
+
+        try:
+            start_all()
             names = list(configs)
             for r in range(args.rounds):
+                if args.restart_every and r and r % args.restart_every == 0:
+                    # Fresh processes: a process's memory layout and hash seed can make it a few
+                    # percent faster or slower for its whole life; new ones average that out.
+                    stop_all()
+                    start_all()
                 for name in names[r % len(names):] + names[:r % len(names)]:  # A B C D, B C D A, ...
                     proc, port, errpath = procs[name]
                     if proc.poll() is not None:
@@ -527,17 +554,7 @@ def main(argv: list[str] | None = None) -> int:
                     runs.setdefault(name, []).append(res)
                     log(f"[proxy_bench] round {r + 1}/{args.rounds} {name}: {res['rps']:.0f} req/s, p99 {res['p99_ms']:.2f} ms")
         finally:
-            for proc, _, _ in procs.values():
-                stop(proc, signal.SIGINT)
-        if os.path.exists(report_path):
-            try:
-                with open(report_path) as fh:
-                    rep = json.load(fh)
-                n = rep.get("flows_audited", rep.get("summary", {}).get("flows_audited"))
-                if isinstance(n, int):
-                    audited.append(n)
-            except (OSError, ValueError):
-                pass
+            stop_all()
         for name in runs:
             runs[name].sort(key=lambda res: res["round"])
 
@@ -574,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- context: wrk straight at nginx (no proxy): {direct['rps']:.0f} req/s, p99 {direct['p99_ms']:.2f} ms")
     if audited and "addon" in runs:
         measured = sum(r.get("requests") or 0 for r in runs["addon"])
-        print(f"- the addon audited {audited[0]} flows (from its JSON report; wrk completed {measured} in the measured runs, "
+        print(f"- the addon audited {sum(audited)} flows (from its JSON reports; wrk completed {measured} in the measured runs, "
               f"the rest are the warm-up and checks)")
     for n in notes:
         print(f"- {n}")

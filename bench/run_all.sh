@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the headeraudit benchmarks and print one Markdown block (paste into the README).
 #
-#   bench/run_all.sh            # full: engine ~1 min, proxy ~10 min, saved traffic and memory longer (see bench/README.md)
+#   bench/run_all.sh            # full: engine ~1 min, proxy ~15 min (instructions under 3 hash seeds), saved traffic and memory longer (see bench/README.md)
 #   bench/run_all.sh --quick    # a smoke run of all four, a few minutes
 #
 # Interpreter: $PYTHON, else the repo's .venv from scripts/setup.sh (needs mitmproxy; the engine is
