@@ -68,10 +68,6 @@ class Rewrite:
     appended: tuple[tuple[str, str], ...]
     _encoded: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def touches(self, name: str) -> bool:
-        """Whether a line of this name (as sent) is one this rewrite replaces or drops."""
-        return _lower(name) in self.touched
-
     def apply(self, headers: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         touched = self.touched
         return tuple(self.splice(headers, [i for i, (name, _) in enumerate(headers) if _lower(name) in touched]))
@@ -115,16 +111,22 @@ class _Plan:
         self.is_touched: dict[str, bool] = {}  # header name as sent -> in touched
 
     def positions(self, headers: Sequence[tuple[str, str]]) -> list[int]:
-        """Where the touched lines are: one dict lookup per line."""
-        is_touched = self.is_touched
-        try:
-            return [i for i, pair in enumerate(headers) if is_touched[pair[0]]]
-        except KeyError:  # a name not seen yet with this plan
-            if len(is_touched) >= 4096:
-                is_touched.clear()
-            for name, _ in headers:
-                is_touched[name] = _lower(name) in self.touched
-            return [i for i, pair in enumerate(headers) if is_touched[pair[0]]]
+        return touched_positions(headers, self.touched, self.is_touched)
+
+
+def touched_positions(lines: Sequence[Sequence[Any]], touched: frozenset[str], is_touched: dict[Any, bool],
+                      name_text: Callable[[Any], str] | None = None) -> list[int]:
+    """Where the lines whose name is in `touched` are: one lookup per line in `is_touched`, the
+    caller's memo of names as sent (text, or raw bytes with `name_text` to decode them)."""
+    try:
+        return [i for i, line in enumerate(lines) if is_touched[line[0]]]
+    except KeyError:  # a name not seen yet with this memo
+        if len(is_touched) >= 4096:
+            is_touched.clear()
+        for line in lines:
+            name = line[0]
+            is_touched[name] = _lower(name if name_text is None else name_text(name)) in touched
+        return [i for i, line in enumerate(lines) if is_touched[line[0]]]
 
 
 _LOWER: dict[str, str] = {}

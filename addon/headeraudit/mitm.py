@@ -22,7 +22,7 @@ from mitmproxy.proxy.mode_specs import ReverseMode
 from . import gate
 from .csp_reports import parse_csp_reports
 from .engine import Engine, ResponseView
-from .fixes import Fixer, Rewrite
+from .fixes import Fixer, Rewrite, touched_positions
 from .model import SEVERITIES, SEVERITY_RANK, Finding, parse_severity
 from .report import RENDERERS, renderer_for
 from .report.html import PAGE_CSP, render_html
@@ -133,37 +133,23 @@ class _FixRepeat:
         self.extras: dict[Callable, tuple] = {}  # encoder -> the new lines, encoded
         self.lines: tuple = ()
 
-    def positions(self, fields: Sequence[tuple[bytes, bytes]]) -> list[int]:
-        """Where the touched lines are: one lookup per raw name."""
-        names = self.names
-        try:
-            return [i for i, line in enumerate(fields) if names[line[0]]]
-        except KeyError:  # a name not seen yet with this entry
-            touches = self.done.rewrite.touches
-            if len(names) >= 4096:
-                names.clear()
-            for name, _ in fields:
-                names[name] = touches(_decode(name))
-            return [i for i, line in enumerate(fields) if names[line[0]]]
-
     def apply(self, fields: Sequence[tuple[bytes, bytes]], encode: Callable) -> tuple:
-        """The raw lines rewritten. In the last layout (as many lines, the touched ones where
-        they were) it is one pick; otherwise the lines are located and spliced, and this
-        layout becomes the last one."""
+        """The raw lines rewritten: one pick over (lines + new lines). A response in another
+        layout than the last (not as many lines, or the touched ones elsewhere) has its touched
+        lines located by name first, and its layout becomes the last one."""
         fields = tuple(fields)  # the same object when it is one (mitmproxy's own), as it should be
         extra = self.extras.get(encode)
         if extra is None:
             raw = self.done.rewrite.encoded(encode)
             extra = self.extras[encode] = (*(p for p in raw.slots if p is not None), *raw.appended)
-        if len(fields) == self.count and self.touched(fields) == self.lines:
-            # The lines at the old positions are the touched lines (the memo key fixes how many
-            # lines have a touched name, and these do): the same positions, the same rewrite.
-            return self.rebuild(fields + extra)
-        positions = self.positions(fields)
-        self._learn(len(fields), positions, fields)
-        return tuple(self.done.rewrite.encoded(encode).splice(fields, positions))
+        # In the last layout the lines at the old positions are the touched lines (the memo key
+        # fixes how many lines have a touched name, and these do): the same positions.
+        if len(fields) != self.count or self.touched(fields) != self.lines:
+            self._learn(fields, touched_positions(fields, self.done.rewrite.touched, self.names, _decode))
+        return self.rebuild(fields + extra)
 
-    def _learn(self, count: int, positions: list[int], fields: Sequence[Any]) -> None:
+    def _learn(self, fields: tuple, positions: list[int]) -> None:
+        count = len(fields)
         order: list[int] = []
         new = count  # the new lines follow the old ones in (lines + extra)
         slots = dict(zip(positions, self.done.rewrite.slots))

@@ -208,7 +208,7 @@ class FindingStore:
                            after: Iterable[tuple[str, str]] | Callable[[], Iterable[tuple[str, str]]]) -> None:
         """Keep the first fixed response of each host, for the report's before/after diff.
         `url` and `after` may be callables: they are only needed the first time."""
-        if host in self.fix_previews or len(self.fix_previews) >= MAX_FIX_PREVIEWS:
+        if not self.wants_fix_preview(host):
             return
         host, _ = self._seen_host(host)
         if host in self.fix_previews:
