@@ -6,14 +6,16 @@
     proxy:    mitmdump -q --mode reverse:http://127.0.0.1:<nginx> [-s addon/headeraudit_addon.py]
     load:     wrk -t1 -c10 -d<duration>s --latency http://127.0.0.1:<mitmdump>/
 
-One mitmdump per configuration is started and warmed, and they all stay up for
-`--restart-every` rounds (5; then fresh ones: a process's memory layout and hash seed can
-make it a few percent faster or slower for its whole life, and several processes per
-configuration average that out); every round loads each of them once, A B C D, the order
-rotated from round to round (B C D A, ...), so slow drifts of a shared machine hit every
-configuration alike and no run pays for a start-up. Printed: per-run req/s, p99 and mitmdump's own CPU time per request, medians, and
-per configuration the median of its per-round ratios to bare (the verdict), with the range of
-the middle half of the rounds.
+Every round starts one fresh mitmdump per configuration, warms it, loads each once,
+A B C D, the order rotated from round to round (B C D A, ...), and stops them. Fresh processes
+every round (`--restart-every`, default 1): a process's memory layout and hash seed can make it
+a few percent faster or slower for its whole life, so a verdict drawn from a few long-lived
+processes inherits their luck; many short-lived ones average it out. The processes of one
+round share a PYTHONHASHSEED (a new one each round, `--seed-base` + round): they differ only
+by the code under test, not by how their dicts happen to be laid out. Slow drifts of a shared
+machine hit every configuration alike and no run pays for a start-up. Printed: per-run req/s,
+p99 and mitmdump's own CPU time per request, medians, and per configuration the median of its
+per-round ratios to bare (the verdict), with the range of the middle half of the rounds.
 
 Throughput on a shared machine moves by several percent from minute to minute, more than
 the 3% the target allows. `--instructions` adds a measure that does not move: each
@@ -421,8 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=10, help="interleaved rounds per configuration (default 10)")
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measured wrk run (default 5)")
-    ap.add_argument("--warmup", type=float, default=3.0, help="seconds of discarded wrk load per mitmdump started (default 3)")
-    ap.add_argument("--restart-every", type=int, default=5, help="start fresh mitmdumps every N rounds, 0 = never (default 5)")
+    ap.add_argument("--warmup", type=float, default=2.0, help="seconds of discarded wrk load per mitmdump started (default 2)")
+    ap.add_argument("--restart-every", type=int, default=1, help="start fresh mitmdumps every N rounds, 0 = never (default 1)")
+    ap.add_argument("--seed-base", type=int, default=1000, help="the mitmdumps started for round r share PYTHONHASHSEED "
+                    "seed-base + r (default 1000); -1: each process draws its own")
     ap.add_argument("--instructions", action="store_true", help="also count instructions per request under callgrind (valgrind)")
     ap.add_argument("--instr-requests", type=int, default=400, help="requests counted per configuration (default 400)")
     ap.add_argument("--instr-warmup", type=int, default=100, help="requests before counting starts (default 100)")
@@ -506,9 +510,12 @@ def main(argv: list[str] | None = None) -> int:
 
         procs: dict[str, tuple[subprocess.Popen, int, str]] = {}
 
-        def start_all() -> None:
+        def start_all(r: int) -> None:
+            env = addon_env(args)
+            if args.seed_base >= 0:
+                env["PYTHONHASHSEED"] = str(args.seed_base + r)
             for name, extra in configs.items():
-                proc, port, errpath = procs[name] = bench.start_proxy(extra)
+                proc, port, errpath = procs[name] = bench.start_proxy(extra, env)
                 if not wait_port(port, proc, 30):
                     raise RuntimeError(f"mitmdump ({name}) did not start: {open(errpath).read()[-3000:]}")
                 check = sanity_get(port)
@@ -533,14 +540,14 @@ def main(argv: list[str] | None = None) -> int:
                     pass
 
         try:
-            start_all()
+            start_all(0)
             names = list(configs)
             for r in range(args.rounds):
                 if args.restart_every and r and r % args.restart_every == 0:
                     # Fresh processes: a process's memory layout and hash seed can make it a few
                     # percent faster or slower for its whole life; new ones average that out.
                     stop_all()
-                    start_all()
+                    start_all(r)
                 for name in names[r % len(names):] + names[:r % len(names)]:  # A B C D, B C D A, ...
                     proc, port, errpath = procs[name]
                     if proc.poll() is not None:
@@ -582,9 +589,12 @@ def main(argv: list[str] | None = None) -> int:
                   "cpu_us_per_req": cmed(rs)} for name, rs in runs.items()}
     print(f"### Proxy: mitmdump {mitm_version} (Python {py_version}) reverse proxy, with and without headeraudit")
     print()
+    every = ("every round" if args.restart_every == 1 else f"every {args.restart_every} rounds") if args.restart_every else "once"
+    hashseed = (f"the mitmdumps of a round share PYTHONHASHSEED {args.seed_base}+round" if args.seed_base >= 0
+                else "each mitmdump draws its own hash seed")
     print(f"- wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency, {args.rounds} rounds; one mitmdump -q "
-          f"per configuration, started and warmed ({args.warmup:g} s of load) up front, each loaded once per round in "
-          f"rotating order; upstream nginx on loopback serving a "
+          f"per configuration, started fresh {every} and warmed ({args.warmup:g} s of load), each loaded once per round in "
+          f"rotating order; {hashseed}; upstream nginx on loopback serving a "
           f"{len(PAGE)} B HTML page with {len(UPSTREAM_HEADERS)} security-relevant header lines"
           + ("; mitmdump pinned to CPU 0, nginx + wrk to CPU 1" if bench.pin else "; no CPU pinning"))
     if direct:
