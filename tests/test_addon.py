@@ -13,6 +13,7 @@ from importlib import resources
 from mitmproxy import exceptions, http
 from mitmproxy.proxy.layers.http import HttpRequestHook
 from mitmproxy.addons import view
+from mitmproxy.io import tnetstring
 from mitmproxy.test import taddons, tflow
 from mitmproxy.test.tutils import treq, tresp
 
@@ -327,7 +328,7 @@ async def test_fix_mode_rewrites_live_responses_and_records_what_changed(tmp_pat
         assert headers["set-cookie"] == "sessionid=s3cr3t; Path=/; Secure; HttpOnly; SameSite=Lax"
         fix = flow.metadata["headeraudit_fix"]
         assert fix["applied"] is True and fix["findings_after"] == []
-        assert [tuple(pair) for pair in fix["original_headers"]] == [(n.decode(), v.decode()) for n, v in original]
+        assert fix["original_headers"] == original  # the lines as received, raw
         assert flow.comment.splitlines()[-1].startswith("headeraudit fixed: ") and "-X-Powered-By" in flow.comment
         assert "+Strict-Transport-Security" in flow.comment
         addon.done()
@@ -549,6 +550,27 @@ async def test_gate_options_are_validated_in_configure(option, value, message):
             tctx.configure(addon, **{option: value})
 
 
+async def test_fix_mode_flow_with_non_utf8_header_bytes_can_still_be_saved():
+    """RFC 9110 §5.5 lets field values carry obs-text (bytes above 0x7F), not necessarily UTF-8.
+    mitmproxy's flow files (tnetstring) refuse the lone surrogates such bytes become as text:
+    the original lines stay raw bytes, and a rewritten cookie's value is shown escaped."""
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, headeraudit_mode="fix")
+        flow = html_flow([(b"x-powered-by", b"caf\xe9"), (b"set-cookie", b"s\xe9=1; Path=/"), (b"server", b"nginx/1.2 \xfe")])
+        original = flow.response.headers.fields
+        addon.responseheaders(flow)
+        fix = flow.metadata["headeraudit_fix"]
+        assert fix["original_headers"] == original
+        cookie_edit = next(e for e in fix["edits"] if e["action"] == "cookie")
+        assert cookie_edit["value"] == "s\\udce9=1; Path=/; Secure; SameSite=Lax"  # escaped as evidence is
+        sent = [v for n, v in flow.response.headers.fields if n.lower() == b"set-cookie"]
+        assert sent == [b"s\xe9=1; Path=/; Secure; SameSite=Lax"]  # the server's bytes, re-sent as they came
+        state = tnetstring.loads(tnetstring.dumps(flow.get_state()))
+        assert state["metadata"]["headeraudit_fix"]["original_headers"] == [list(line) for line in original]
+        assert "~Set-Cookie s\\udce9 " in flow.comment
+
+
 async def test_fix_mode_rewrites_each_flow_from_a_shared_plan_keeping_its_own_lines():
     addon = HeaderAudit()
     with taddons.context(addon) as tctx:
@@ -560,7 +582,7 @@ async def test_fix_mode_rewrites_each_flow_from_a_shared_plan_keeping_its_own_li
             assert flow.response.headers["date"] == f"Mon, 23 Nov 2026 10:00:0{i} GMT"
             assert "x-powered-by" not in flow.response.headers and "content-security-policy" in flow.response.headers
             record = flow.metadata["headeraudit_fix"]
-            assert ("date", f"Mon, 23 Nov 2026 10:00:0{i} GMT") in record["original_headers"]
+            assert (b"date", f"Mon, 23 Nov 2026 10:00:0{i} GMT".encode()) in record["original_headers"]
             assert record["edits"] == flows[0].metadata["headeraudit_fix"]["edits"] and record["findings_after"] == []
         assert {e["edit"]: e["flows"] for e in addon.build_report()["fixes"]}["-X-Powered-By"] == 3
 

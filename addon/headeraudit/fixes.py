@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .checks import cookie_label, parse_cookie
+from .checks import cookie_label, parse_cookie, printable
 from .model import Finding
 from .rules import Rule, Ruleset
 
@@ -42,11 +42,15 @@ class Edit:
     def label(self) -> str:
         """Short form for flow comments: +Header (added), ~Header (replaced), -Header (removed)."""
         if self.action == "cookie":
-            return f"~Set-Cookie {self.detail}"
-        return f"{'-' if self.action == 'remove' else self.detail or '+'}{self.header}"
+            return f"~Set-Cookie {printable(self.detail)}"
+        return f"{'-' if self.action == 'remove' else self.detail or '+'}{printable(self.header)}"
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"action": self.action, "header": self.header, "value": self.value, "rule": self.rule, "detail": self.detail}
+        """For flow metadata and reports: a value kept from the response (a rewritten cookie)
+        may hold undecodable bytes; shown escaped, so the flow can be saved (-w) and logged."""
+        value = None if self.value is None else printable(self.value)
+        return {"action": self.action, "header": printable(self.header), "value": value, "rule": self.rule,
+                "detail": printable(self.detail)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -650,7 +650,7 @@ class HeaderAudit:
             done = repeat.done
             if done is None:
                 return graded
-            headers = _pairs(response.headers)
+            headers = None  # decoded only if the host still needs its before/after example
         else:
             headers = view.headers if view is not None else _pairs(response.headers)
             located = self.fixer.locate(findings, headers, scheme, host)
@@ -668,6 +668,7 @@ class HeaderAudit:
                 return graded
         rewrite = done.rewrite
         applied = flow.live
+        original = response.headers.fields
         if applied:
             # Untouched lines keep their raw bytes; only new lines are encoded. Assigning the
             # fields directly skips http.Headers' re-validation of every field.
@@ -681,12 +682,16 @@ class HeaderAudit:
                 response.headers.fields = tuple(rewrite.encoded(encode).splice(response.headers.fields, positions))
         self.store.record_fixes(host, rewrite.edits, applied)
         if self.store.wants_fix_preview(host):
+            if headers is None:
+                headers = [(_decode(name), _decode(value)) for name, value in original]
             self.store.record_fix_preview(host, lambda: flow.request.pretty_url, applied, headers,
                                           lambda: rewrite.apply(headers))
-        # Shared with other flows of the same rewrite (read-only by contract); the original
-        # headers are this flow's own list.
+        # Shared with other flows of the same rewrite (read-only by contract). The original
+        # lines are kept as mitmproxy held them (raw bytes, this flow's own tuple): exact, and
+        # a flow with non-UTF-8 header bytes can still be saved with -w (tnetstring refuses
+        # the surrogates a text form would carry).
         flow.metadata["headeraudit_fix"] = {
-            "applied": applied, "edits": done.edit_dicts, "original_headers": headers, "findings_after": done.after_dicts,
+            "applied": applied, "edits": done.edit_dicts, "original_headers": original, "findings_after": done.after_dicts,
         }
         line = (FIX_COMMENT_PREFIX if applied else WOULD_FIX_COMMENT_PREFIX) + done.labels
         if self._fresh_comment is flow:  # the comment is only our annotation (the usual case)

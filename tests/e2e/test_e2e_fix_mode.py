@@ -42,7 +42,7 @@ def test_fix_mode_client_receives_fixed_headers_body_untouched(
     (flow,) = read_flows(flows_path)
     fix = flow.metadata["headeraudit_fix"]
     assert fix["applied"] is True and fix["findings_after"] == []
-    assert ["X-Powered-By", "PHP/8.1.2"] in fix["original_headers"]
+    assert (b"X-Powered-By", b"PHP/8.1.2") in [tuple(line) for line in fix["original_headers"]]
     assert "headeraudit fixed: " in flow.comment and "-X-Powered-By" in flow.comment
     data = json.loads(report.read_text())
     assert {"-X-Powered-By", "+Strict-Transport-Security"} <= {f["edit"] for f in data["fixes"] if f["applied"]}
@@ -61,3 +61,26 @@ def test_fix_mode_on_saved_traffic_changes_nothing(mitmdump: MitmDumpFactory, ad
     assert any("headeraudit would fix: " in f.comment for f in rewritten)
     data = json.loads(report.read_text())
     assert data["fixes"] and not any(f["applied"] for f in data["fixes"])
+
+
+def test_fix_mode_flow_with_non_utf8_header_bytes_is_written_to_the_flow_file(
+    https_upstream: Upstream, mitmdump: MitmDumpFactory, addon_script: Path, tmp_path: Path
+) -> None:
+    """obs-text (RFC 9110 §5.5): header bytes that are not UTF-8. mitmproxy's flow file
+    (tnetstring) refuses text holding the surrogates such bytes decode to; what fix mode
+    puts on the flow must still be saved, and the client gets the server's bytes back."""
+    https_upstream.route("/", headers=[("Content-Type", "text/html"), (b"X-Powered-By", b"caf\xe9"),
+                                       (b"Set-Cookie", b"s\xe9=1; Path=/")], body=PAGE)
+    flows_path = tmp_path / "out.mitm"
+    proxy = mitmdump.start("-s", addon_script, "--set", "ssl_insecure=true", "--set", "headeraudit_mode=fix",
+                           "-w", flows_path)
+    response = proxy.client().get(https_upstream.url("/"))
+    assert response.status == 200 and response.body == PAGE
+    assert response.header("X-Powered-By") is None
+    assert proxy.stop() == 0, proxy.output
+    assert "Traceback" not in proxy.output and "error" not in proxy.output.lower(), proxy.output
+    (flow,) = read_flows(flows_path)
+    fix = flow.metadata["headeraudit_fix"]
+    assert (b"X-Powered-By", b"caf\xe9") in [tuple(line) for line in fix["original_headers"]]
+    assert [v for n, v in flow.response.headers.fields if n.lower() == b"set-cookie"] == [b"s\xe9=1; Path=/; Secure; SameSite=Lax"]
+    assert "-X-Powered-By" in flow.comment
