@@ -169,11 +169,10 @@ class _FixRepeat:
 _DECODED_PAIRS: dict[tuple[bytes, bytes], tuple[str, str]] = {}
 
 
-def _pairs(headers: http.Headers) -> list[tuple[str, str]]:
-    """The header lines as text. Most lines repeat from response to response, so whole
-    decoded pairs are cached (bounded): one lookup per line, no new tuple."""
+def _pairs(fields: Sequence[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """Raw header lines (a Headers' fields) as text. Most lines repeat from response to
+    response, so whole decoded pairs are cached (bounded): one lookup per line, no new tuple."""
     cache = _DECODED_PAIRS
-    fields = headers.fields
     try:
         return [cache[field] for field in fields]
     except KeyError:  # a line not seen before (or since the cache was last cleared)
@@ -631,8 +630,8 @@ class HeaderAudit:
         request, response = flow.request, flow.response
         return ResponseView(
             scheme=scheme, host=host, path=request.path, method=request.method, status=response.status_code,
-            headers=_pairs(response.headers) if headers is None else headers,
-            request_headers=lambda: _pairs(request.headers), flow=flow,
+            headers=_pairs(response.headers.fields) if headers is None else headers,
+            request_headers=lambda: _pairs(request.headers.fields), flow=flow,
         )
 
     def _fix(self, flow: http.HTTPFlow, findings: tuple[Finding, ...], scheme: str, host: str,
@@ -652,7 +651,7 @@ class HeaderAudit:
                 return graded
             headers = None  # decoded only if the host still needs its before/after example
         else:
-            headers = view.headers if view is not None else _pairs(response.headers)
+            headers = view.headers if view is not None else _pairs(response.headers.fields)
             located = self.fixer.locate(findings, headers, scheme, host)
             done = None
             if located is not None and located[0].edits:
@@ -683,7 +682,7 @@ class HeaderAudit:
         self.store.record_fixes(host, rewrite.edits, applied)
         if self.store.wants_fix_preview(host):
             if headers is None:
-                headers = [(_decode(name), _decode(value)) for name, value in original]
+                headers = _pairs(original)
             self.store.record_fix_preview(host, lambda: flow.request.pretty_url, applied, headers,
                                           lambda: rewrite.apply(headers))
         # Shared with other flows of the same rewrite (read-only by contract). The original

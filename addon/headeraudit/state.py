@@ -229,7 +229,7 @@ class FindingStore:
             return
         keys = []
         for edit in edits:
-            key = (host, printable(edit.label)[:200], edit.rule, applied)
+            key = (host, edit.label[:200], edit.rule, applied)  # Edit.label is printable
             if key in self._fixes or len(self._fixes) < MAX_FIX_ENTRIES:
                 self._fixes[key] = self._fixes.get(key, 0) + 1
                 keys.append(key)
