@@ -276,6 +276,27 @@ def test_engine_is_total_deterministic_and_cache_independent(headers, request_he
         assert len(finding.evidence) <= checks.EVIDENCE_MAX
 
 
+@FUZZ
+@given(headers=wild_header_sets(), other=wild_header_sets(), scheme=schemes, status=statuses, grading=st.booleans())
+def test_memo_key_by_layout_equals_the_line_by_line_key(headers, other, scheme, status, grading):
+    """Engine.memo_key keeps, per layout (the tuple of names), where the key's lines sit: a
+    tuple of lines takes that path, a list the line-by-line one. Both give the same key (or
+    None for a stateful line), also for a second response in the same layout whose values
+    differ (other's values over headers' names), and for raw bytes with a name decoder."""
+    engine = Engine(RULESET, grading=grading)
+    values = [v for _, v in other] + ["x"] * len(headers)
+    same_layout = [(n, values[i]) for i, (n, _) in enumerate(headers)]
+    for lines in (headers, same_layout, headers):
+        expected = engine.memo_key(list(lines), scheme, status, "GET", "h", "/")
+        assert engine.memo_key(tuple(lines), scheme, status, "GET", "h", "/") == expected
+        raw = [(n.encode("utf-8", "surrogateescape"), v.encode("utf-8", "surrogateescape")) for n, v in lines]
+        raw_expected = engine.memo_key(raw, scheme, status, "GET", "h", "/", lambda b: b.decode("utf-8", "surrogateescape"))
+        assert engine.memo_key(tuple(raw), scheme, status, "GET", "h", "/", lambda b: b.decode("utf-8", "surrogateescape")) == raw_expected
+        assert (expected is None) == (raw_expected is None)
+        if expected is not None:
+            assert [n for n, _ in expected[3]] == [n for n, _ in lines if engine.header_kind(n)], "the read lines, in order"
+
+
 # ---------------------------------------------------------------- fix mode on arbitrary header sets
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any
 
 from .checks import Env, clip, parse_cookie, printable
@@ -86,6 +87,22 @@ def _first(item: tuple[int, Any]) -> int:
     return item[0]
 
 
+_first_item = itemgetter(0)
+_LAYOUT_LIMIT = 4096
+
+
+def picker(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple]:
+    """itemgetter that always returns a tuple (itemgetter(i) returns the item itself)."""
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda seq: (seq[only],)
+    return itemgetter(*indexes) if indexes else lambda seq: ()
+
+
+def _STATEFUL_LAYOUT(lines: Sequence[Any]) -> tuple:  # a marker: responses in this layout are not memoised
+    raise AssertionError("never called")
+
+
 class _Context:
     """Per-response facts only some rules need, computed at most once and only on demand."""
 
@@ -156,6 +173,8 @@ class Engine:
         self._memo: dict[tuple, tuple[tuple[Finding, ...], ResponseGrade | None]] = {}
         # header name as sent (text, or bytes from a caller's raw lines) -> IRRELEVANT, RELEVANT or STATEFUL
         self._kinds: dict[Any, int] = {}
+        # tuple of header names (a layout) -> picks the lines the memo key holds (memo_key)
+        self._layouts: dict[tuple, Callable[[tuple], tuple]] = {}
 
     def evaluate(self, view: ResponseView) -> tuple[Finding, ...]:
         return self.assess(view)[0]
@@ -198,26 +217,68 @@ class Engine:
 
         `lines` may be in another form than text pairs, e.g. raw bytes, with `name_text` turning
         a name into text: equal lines give equal keys, so a caller holding raw lines need not
-        decode them to find a hit."""
+        decode them to find a hit. A tuple of lines (mitmproxy's Headers.fields) must hold tuples."""
         if not self.memo_enabled:
             return None
+        pick = None
+        if type(lines) is tuple:
+            # A server sends its lines in a few layouts (the same names in the same order while
+            # Date, ETag and Content-Length change), so the positions of the lines the key holds
+            # are kept per layout: one C-level pick instead of a lookup per line.
+            names = tuple(map(_first_item, lines))
+            pick = self._layouts.get(names)
+            if pick is None:
+                pick = self._layout(lines, name_text)
+                if pick is not None:
+                    if len(self._layouts) >= _LAYOUT_LIMIT:
+                        self._layouts.clear()
+                    self._layouts[names] = pick
+            if pick is _STATEFUL_LAYOUT:
+                return None
+        if pick is not None:
+            key = (scheme, status, method, pick(lines))
+        else:
+            relevant = self._relevant_lines(lines, name_text)
+            if relevant is None:
+                return None
+            key = (scheme, status, method, relevant)
+        if self.memo_location:
+            key += (host.lower(), path.split("?", 1)[0])
+        return key
+
+    def _kind(self, name: Any, name_text: Callable[[Any], str] | None) -> int:
         kinds = self._kinds
+        kind = kinds.get(name)
+        if kind is None:
+            kind = self.header_kind(name if name_text is None else name_text(name))
+            if len(kinds) < 4096:
+                kinds[name] = kind
+        return kind
+
+    def _relevant_lines(self, lines: Sequence[Sequence[Any]], name_text: Callable[[Any], str] | None) -> tuple | None:
+        """The lines the memo key holds, as tuples; None if a stateful header is present."""
         relevant = []
         for line in lines:
-            name = line[0]
-            kind = kinds.get(name)
-            if kind is None:
-                kind = self.header_kind(name if name_text is None else name_text(name))
-                if len(kinds) < 4096:
-                    kinds[name] = kind
+            kind = self._kind(line[0], name_text)
             if kind:
                 if kind == STATEFUL:
                     return None
                 relevant.append(line if type(line) is tuple else tuple(line))
-        key = (scheme, status, method, tuple(relevant))
-        if self.memo_location:
-            key += (host.lower(), path.split("?", 1)[0])
-        return key
+        return tuple(relevant)
+
+    def _layout(self, lines: tuple, name_text: Callable[[Any], str] | None) -> Callable[[tuple], tuple] | None:
+        """For lines in this layout: a function picking the lines the memo key holds
+        (_STATEFUL_LAYOUT: none is memoised). None, not cached, if a line is not a tuple."""
+        positions = []
+        for i, line in enumerate(lines):
+            if type(line) is not tuple:  # the key holds tuples: such lines take the slow path
+                return None
+            kind = self._kind(line[0], name_text)
+            if kind == STATEFUL:
+                return _STATEFUL_LAYOUT
+            if kind:
+                positions.append(i)
+        return picker(positions)
 
     def header_kind(self, name: str) -> int:
         """IRRELEVANT, RELEVANT or STATEFUL: what the memo key makes of a header line of this name."""

@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 from mitmproxy import command, ctx, exceptions, flowfilter, hooks, http
@@ -21,7 +20,7 @@ from mitmproxy.proxy.mode_specs import ReverseMode
 
 from . import gate
 from .csp_reports import parse_csp_reports
-from .engine import Engine, ResponseView
+from .engine import Engine, ResponseView, picker
 from .fixes import Fixer, Rewrite, touched_positions
 from .model import SEVERITIES, SEVERITY_RANK, Finding, parse_severity
 from .report import RENDERERS, renderer_for
@@ -104,14 +103,6 @@ class _Rewritten:
     labels: str
 
 
-def _picker(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple]:
-    """itemgetter that always returns a tuple (itemgetter(i) returns the item itself)."""
-    if len(indexes) == 1:
-        only = indexes[0]
-        return lambda seq: (seq[only],)
-    return itemgetter(*indexes) if indexes else lambda seq: ()
-
-
 _LOWER_CASE_VERSIONS = (b"HTTP/2.0", b"HTTP/3")  # Response.is_http2, .is_http3
 
 
@@ -128,8 +119,8 @@ class _FixRepeat:
         self.memoised, self.done = memoised, done  # the memo entry is kept so its id is not reused
         self.names: dict[bytes, bool] = {}  # raw name -> touched
         self.count = -1  # the number of lines of the last layout (-1: none yet)
-        self.touched: Callable[[Sequence[Any]], tuple] = _picker(())  # that layout's touched lines
-        self.rebuild: Callable[[Sequence[Any]], tuple] = _picker(())  # (lines + new lines) -> rewritten lines
+        self.touched: Callable[[Sequence[Any]], tuple] = picker(())  # that layout's touched lines
+        self.rebuild: Callable[[Sequence[Any]], tuple] = picker(())  # (lines + new lines) -> rewritten lines
         self.extras: dict[Callable, tuple] = {}  # encoder -> the new lines, encoded
         self.lines: tuple = ()
 
@@ -160,9 +151,9 @@ class _FixRepeat:
                 order.append(new)
                 new += 1
         order.extend(range(new, new + len(self.done.rewrite.appended)))
-        self.touched = _picker(positions)
+        self.touched = picker(positions)
         self.lines = self.touched(fields)
-        self.rebuild = _picker(order)
+        self.rebuild = picker(order)
         self.count = count
 
 
