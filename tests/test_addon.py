@@ -299,6 +299,17 @@ async def test_reverse_mode_judges_the_client_side_scheme():
         flow.client_conn.timestamp_tls_setup = None  # ... but the browser spoke plain http to the proxy
         addon.responseheaders(flow)
         assert "hsts-missing" not in rule_ids(flow)
+        # Which mode classes are reverse ones is remembered per class: a regular-mode flow after
+        # it still takes the request's scheme, and the reverse one still the client side's.
+        regular = html_flow(scheme="https")
+        regular.client_conn.proxy_mode = ProxyMode.parse("regular")
+        addon.responseheaders(regular)
+        assert "hsts-missing" in rule_ids(regular)
+        again = html_flow(scheme="https")
+        again.client_conn.proxy_mode = ProxyMode.parse("reverse:https://127.0.0.1:2")
+        again.client_conn.timestamp_tls_setup = None
+        addon.responseheaders(again)
+        assert "hsts-missing" not in rule_ids(again)
 
 
 async def test_script_file_loads_the_addon(tmp_path):

@@ -197,11 +197,18 @@ def flow_host(request: http.Request) -> str:
     return host
 
 
+_REVERSE_MODES: dict[type, bool] = {}
+
+
 def client_scheme(flow: http.HTTPFlow) -> str:
     """The scheme the browser saw. In reverse mode the upstream scheme says nothing about
     the client side (reverse:http://… may be served to the browser over TLS, and vice versa)."""
     client = flow.client_conn
-    if isinstance(getattr(client, "proxy_mode", None), ReverseMode):
+    mode = type(getattr(client, "proxy_mode", None))
+    reverse = _REVERSE_MODES.get(mode)
+    if reverse is None:  # ProxyMode is an ABC: isinstance costs; a handful of mode classes exist
+        reverse = _REVERSE_MODES[mode] = issubclass(mode, ReverseMode)
+    if reverse:
         return "https" if client.tls_established else "http"
     return flow.request.scheme
 
