@@ -88,7 +88,9 @@ def _first(item: tuple[int, Any]) -> int:
 
 
 _first_item = itemgetter(0)
-_LAYOUT_LIMIT = 4096
+_LAYOUT_LIMIT = 1024  # layouts kept, each at most:
+_LAYOUT_MAX_LINES = 200
+_LAYOUT_MAX_BYTES = 8192  # of names
 
 
 def picker(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple]:
@@ -229,7 +231,8 @@ class Engine:
             pick = self._layouts.get(names)
             if pick is None:
                 pick = self._layout(lines, name_text)
-                if pick is not None:
+                # Kept only when small: mitmproxy does not bound header size, and a layout holds its names.
+                if pick is not None and len(names) <= _LAYOUT_MAX_LINES and sum(map(len, names)) <= _LAYOUT_MAX_BYTES:
                     if len(self._layouts) >= _LAYOUT_LIMIT:
                         self._layouts.clear()
                     self._layouts[names] = pick
