@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .bounded import size_of
 from .parsers import cookies as cookie_parser
 from .parsers import csp as csp_parser
 from .parsers.directives import parse_directives
@@ -75,17 +76,30 @@ class Env:
 class _Lru:
     """A small bounded cache: parse each distinct header value once, whichever rule asks."""
 
-    def __init__(self, parse: Callable[[Any], Any], limit: int = 512) -> None:
-        self.parse, self.limit = parse, limit
+    def __init__(self, parse: Callable[[Any], Any], limit: int = 512, max_bytes: int = 4 << 20) -> None:
+        self.parse, self.limit, self.max_bytes = parse, limit, max_bytes
         self.data: OrderedDict[Any, Any] = OrderedDict()
+        self.sizes: dict[Any, int] = {}  # key -> its size (a parse result grows with its value)
+        self.held = 0
 
     def __call__(self, key: Any) -> Any:
         value = self.data.get(key)
         if value is None:
-            value = self.data[key] = self.parse(key)
-            if len(self.data) > self.limit:
-                self.data.popitem(last=False)
+            value = self.parse(key)
+            size = size_of(key)
+            if size <= self.max_bytes >> 3:  # a bigger value is parsed every time, never kept
+                self.data[key] = value
+                self.sizes[key] = size
+                self.held += size
+                while self.data and (len(self.data) > self.limit or self.held > self.max_bytes):
+                    old, _ = self.data.popitem(last=False)
+                    self.held -= self.sizes.pop(old)
         return value
+
+    def clear(self) -> None:
+        self.data.clear()
+        self.sizes.clear()
+        self.held = 0
 
 
 cached_hsts = _Lru(parse_hsts)

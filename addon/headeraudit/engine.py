@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from operator import itemgetter
 from typing import Any
 
+from .bounded import BoundedCache, size_of
 from .checks import Env, clip, parse_cookie, printable
 from .grade import GRADE_HEADERS, ResponseGrade, grade_response
 from .model import Finding
@@ -23,6 +24,7 @@ from .rules import Rule, Ruleset
 _CACHE_LIMIT = 2048  # per rule; distinct values beyond this are re-evaluated, never unbounded
 _APPLICABLE_LIMIT = 512
 _MEMO_LIMIT = 4096
+_VALUES_BUDGET = 16 << 20  # characters of header values kept by the value caches, together
 
 
 @dataclass(slots=True)
@@ -88,9 +90,7 @@ def _first(item: tuple[int, Any]) -> int:
 
 
 _first_item = itemgetter(0)
-_LAYOUT_LIMIT = 1024  # layouts kept, each at most:
-_LAYOUT_MAX_LINES = 200
-_LAYOUT_MAX_BYTES = 8192  # of names
+_LAYOUT_LIMIT = 1024
 
 
 def picker(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple]:
@@ -153,9 +153,10 @@ class Engine:
         for rule_id, state in (memory or {}).items():
             if rule_id in self.memory:
                 self.memory[rule_id] = state
-        self._plans: dict[tuple[str, str, int, str], _Plan] = {}
-        self._lower: dict[str, str] = {}
-        self._findings: dict[tuple[str, str, str, str], Finding] = {}
+        self._value_bytes = 0  # held by the value caches, together (_cache_value)
+        self._plans = BoundedCache(_APPLICABLE_LIMIT, 256 << 10)  # (scheme, media type, status, method) -> _Plan
+        self._lower = BoundedCache(4096, 1 << 20)  # header name -> its key in _index
+        self._findings = BoundedCache(65536, 8 << 20)  # (rule, header, evidence, detail) -> Finding
         # Whole-response memo: a site sends the same security headers again and again while
         # Date, ETag and Content-Length change, so the key holds only the headers some rule
         # reads (including `when.present/absent` names) plus what the static conditions read.
@@ -172,11 +173,11 @@ class Engine:
         self._relevant |= frozenset(memo_also)
         self.memo_location = any(r.when.hosts or r.when.paths for r in rules)
         self.memo_enabled = not any(r.when.flow_filter for r in rules)
-        self._memo: dict[tuple, tuple[tuple[Finding, ...], ResponseGrade | None]] = {}
+        self._memo = BoundedCache(_MEMO_LIMIT, 16 << 20)  # memo key -> (findings, grade)
         # header name as sent (text, or bytes from a caller's raw lines) -> IRRELEVANT, RELEVANT or STATEFUL
-        self._kinds: dict[Any, int] = {}
+        self._kinds = BoundedCache(4096, 1 << 20)
         # tuple of header names (a layout) -> picks the lines the memo key holds (memo_key)
-        self._layouts: dict[tuple, Callable[[tuple], tuple]] = {}
+        self._layouts = BoundedCache(_LAYOUT_LIMIT, 1 << 20)
 
     def evaluate(self, view: ResponseView) -> tuple[Finding, ...]:
         return self.assess(view)[0]
@@ -200,9 +201,7 @@ class Engine:
         findings = self._evaluate(view, headers, key)
         result = (findings, self._grade(view, headers, key) if self.grading else None)
         if memo_key is not None:
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[memo_key] = result
+            self._memo.put(memo_key, result, size_of(memo_key[3]))
         return result
 
     def recall(self, memo_key: tuple | None) -> tuple[tuple[Finding, ...], ResponseGrade | None] | None:
@@ -231,11 +230,8 @@ class Engine:
             pick = self._layouts.get(names)
             if pick is None:
                 pick = self._layout(lines, name_text)
-                # Kept only when small: mitmproxy does not bound header size, and a layout holds its names.
-                if pick is not None and len(names) <= _LAYOUT_MAX_LINES and sum(map(len, names)) <= _LAYOUT_MAX_BYTES:
-                    if len(self._layouts) >= _LAYOUT_LIMIT:
-                        self._layouts.clear()
-                    self._layouts[names] = pick
+                if pick is not None:  # a layout holds its names (a reference per line, and their bytes)
+                    self._layouts.put(names, pick, 64 * len(names) + sum(map(len, names)))
             if pick is _STATEFUL_LAYOUT:
                 return None
         if pick is not None:
@@ -250,12 +246,9 @@ class Engine:
         return key
 
     def _kind(self, name: Any, name_text: Callable[[Any], str] | None) -> int:
-        kinds = self._kinds
-        kind = kinds.get(name)
+        kind = self._kinds.get(name)
         if kind is None:
-            kind = self.header_kind(name if name_text is None else name_text(name))
-            if len(kinds) < 4096:
-                kinds[name] = kind
+            kind = self._kinds.put(name, self.header_kind(name if name_text is None else name_text(name)), len(name))
         return kind
 
     def _relevant_lines(self, lines: Sequence[Sequence[Any]], name_text: Callable[[Any], str] | None) -> tuple | None:
@@ -323,9 +316,7 @@ class Engine:
                 result = cache.get(cache_key)
                 if result is None:
                     result = self._run(rule, index, values, None)
-                    if len(cache) >= _CACHE_LIMIT:
-                        cache.clear()
-                    cache[cache_key] = result
+                    self._cache_value(cache, cache_key, result)
             else:
                 if context is None:
                     context = _Context(self, view, headers)
@@ -339,6 +330,21 @@ class Engine:
             found.sort(key=_first)
         return tuple(f for _, findings in found for f in findings)
 
+    def _cache_value(self, cache: dict, key: str | tuple, result: tuple[Finding, ...]) -> None:
+        """Keep a pure check's result for these values: at most _CACHE_LIMIT per cache, and all
+        the caches together at most _VALUES_BUDGET characters of values (then all are cleared)."""
+        size = len(key) if type(key) is str else size_of(key)
+        if size > _VALUES_BUDGET >> 3:
+            return
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        self._value_bytes += size
+        if self._value_bytes > _VALUES_BUDGET:
+            for each in self._caches.values():
+                each.clear()
+            self._value_bytes = size
+        cache[key] = result
+
     def _index(self, pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
         lower = self._lower
         index: dict[str, list[str]] = {}
@@ -347,9 +353,7 @@ class Engine:
             if key is None:
                 # Field names are ASCII tokens (RFC 9110 §5.1): Unicode case folding would turn
                 # "SET-COO\u212aIE" (Kelvin sign) into set-cookie, a header no browser sees.
-                key = name.lower() if name.isascii() else name
-                if len(lower) < 4096:
-                    lower[name] = key
+                key = lower.put(name, name.lower() if name.isascii() else name, 2 * len(name))
             values = index.get(key)
             if values is None:
                 index[key] = [value]
@@ -359,10 +363,7 @@ class Engine:
 
     def _plan(self, key: tuple[str, str, int, str]) -> _Plan:
         plan = _Plan([r for r in self.ruleset.rules if r.when.static_match(*key)], self._caches)
-        if len(self._plans) >= _APPLICABLE_LIMIT:
-            self._plans.clear()
-        self._plans[key] = plan
-        return plan
+        return self._plans.put(key, plan, size_of(key))
 
     def _run(self, rule: Rule, index: int, values: Sequence[str], env: Env | None) -> tuple[Finding, ...]:
         violations = rule.check.run(values, env)
@@ -375,9 +376,8 @@ class Engine:
             finding = self._findings.get(fkey)
             if finding is None:
                 message = f"{rule.message} ({clip(detail)})" if detail else rule.message
-                finding = Finding(rule.id, rule.severity, header, message, printable(evidence))
-                if len(self._findings) < 65536:
-                    self._findings[fkey] = finding
+                finding = self._findings.put(fkey, Finding(rule.id, rule.severity, header, message, printable(evidence)),
+                                             size_of(fkey))
             out.append(finding)
         if len(out) > 1:
             # A value made of the same mistake many times ("a=b;" * 25000) is one finding, not
@@ -391,3 +391,4 @@ class Engine:
         self._memo.clear()
         for cache in self._caches.values():
             cache.clear()
+        self._value_bytes = 0

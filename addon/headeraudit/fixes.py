@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bounded import BoundedCache, size_of
 from .checks import cookie_label, parse_cookie, printable
 from .model import Finding
 from .rules import Rule, Ruleset
@@ -127,26 +128,32 @@ def touched_positions(lines: Sequence[Sequence[Any]], touched: frozenset[str], i
     except KeyError:  # a name not seen yet with this memo
         if len(is_touched) >= 4096:
             is_touched.clear()
-        for line in lines:
+        positions = []
+        for i, line in enumerate(lines):
             name = line[0]
-            is_touched[name] = _lower(name if name_text is None else name_text(name)) in touched
-        return [i for i, line in enumerate(lines) if is_touched[line[0]]]
+            hit = is_touched.get(name)
+            if hit is None:
+                hit = _lower(name if name_text is None else name_text(name)) in touched
+                if len(name) <= 256:  # mitmproxy does not bound header size: long names are not memoised
+                    is_touched[name] = hit
+            if hit:
+                positions.append(i)
+        return positions
 
 
-_LOWER: dict[str, str] = {}
+_LOWER = BoundedCache(4096, 1 << 20)  # header name -> lower case
 
 
 def _lower(name: str) -> str:
     low = _LOWER.get(name)
     if low is None:
-        low = name.lower() if name.isascii() else name  # ASCII case only, as the engine
-        if len(_LOWER) < 4096:
-            _LOWER[name] = low
+        low = _LOWER.put(name, name.lower() if name.isascii() else name, 2 * len(name))  # ASCII case only, as the engine
     return low
 
 
 _PLAN_LIMIT = 1024
 _REWRITE_LIMIT = 256
+_REWRITES_BUDGET = 16 << 20
 
 
 class Fixer:
@@ -173,6 +180,7 @@ class Fixer:
         self.touchable = frozenset(touchable)
         # (id of a findings tuple, scheme, host) -> (that tuple, kept so its id cannot be reused, its plan)
         self._plans: dict[tuple[int, str, str], tuple[Sequence[Finding], _Plan | None]] = {}
+        self._rewrite_bytes = 0  # held by the plans' rewrites, together (_keep)
 
     def fixable(self, rule_id: str) -> bool:
         return rule_id in self.rules
@@ -201,10 +209,24 @@ class Fixer:
         rewrite = plan.rewrites.get(key)
         if rewrite is None:
             rewrite = self._rewrite(plan, key, scheme)
-            if len(plan.rewrites) >= _REWRITE_LIMIT:
-                plan.rewrites.clear()
-            plan.rewrites[key] = rewrite
+            self._keep(plan, key, rewrite)
         return rewrite, positions
+
+    def _keep(self, plan: _Plan, key: tuple, rewrite: Rewrite) -> None:
+        """At most _REWRITE_LIMIT rewrites per plan, and all plans' together at most
+        _REWRITES_BUDGET characters (the touched lines, their rewrite, its encoded form)."""
+        size = 3 * size_of(key)
+        if size > _REWRITES_BUDGET >> 3:
+            return
+        if len(plan.rewrites) >= _REWRITE_LIMIT:
+            plan.rewrites.clear()
+        self._rewrite_bytes += size
+        if self._rewrite_bytes > _REWRITES_BUDGET:
+            for _, each in self._plans.values():
+                if each is not None:
+                    each.rewrites.clear()
+            self._rewrite_bytes = size
+        plan.rewrites[key] = rewrite
 
     def _plan(self, findings: Sequence[Finding], scheme: str, host: str) -> _Plan | None:
         key = (id(findings), scheme, host)

@@ -20,6 +20,7 @@ from mitmproxy.proxy.mode_specs import ReverseMode
 
 from . import gate
 from .csp_reports import parse_csp_reports
+from .bounded import BoundedCache, size_of
 from .engine import Engine, ResponseView, picker
 from .fixes import Fixer, Rewrite, touched_positions
 from .model import SEVERITIES, SEVERITY_RANK, Finding, parse_severity
@@ -65,7 +66,7 @@ def compile_filter(text: str) -> Any:
     return lambda flow: bool(matcher(flow))
 
 
-_DECODED: dict[bytes, str] = {}
+_DECODED = BoundedCache(8192, 4 << 20)  # raw -> text
 
 
 def _decode(raw: bytes) -> str:
@@ -73,10 +74,7 @@ def _decode(raw: bytes) -> str:
     Most values repeat from response to response, so decoding is cached (bounded)."""
     text = _DECODED.get(raw)
     if text is None:
-        text = raw.decode("utf-8", "surrogateescape")
-        if len(_DECODED) >= 8192:
-            _DECODED.clear()
-        _DECODED[raw] = text
+        text = _DECODED.put(raw, raw.decode("utf-8", "surrogateescape"), 2 * len(raw))
     return text
 
 
@@ -157,7 +155,7 @@ class _FixRepeat:
         self.count = count
 
 
-_DECODED_PAIRS: dict[tuple[bytes, bytes], tuple[str, str]] = {}
+_DECODED_PAIRS = BoundedCache(8192, 4 << 20)  # (name, value) raw -> text
 
 
 def _pairs(fields: Sequence[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
@@ -166,16 +164,17 @@ def _pairs(fields: Sequence[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
     cache = _DECODED_PAIRS
     try:
         return [cache[field] for field in fields]
-    except KeyError:  # a line not seen before (or since the cache was last cleared)
-        if len(cache) + len(fields) > 8192:
-            cache.clear()
+    except KeyError:  # a line not seen before (or since the cache was last cleared, or too big to keep)
+        pairs = []
         for field in fields:
-            if field not in cache:
-                cache[field] = (_decode(field[0]), _decode(field[1]))
-        return [cache[field] for field in fields]
+            pair = cache.get(field)
+            if pair is None:
+                pair = cache.put(field, (_decode(field[0]), _decode(field[1])), 2 * (len(field[0]) + len(field[1])))
+            pairs.append(pair)
+        return pairs
 
 
-_HOSTS: dict[str, str] = {}
+_HOSTS = BoundedCache(4096, 1 << 20)  # (version, authority, Host, host) -> host
 
 
 def flow_host(request: http.Request) -> str:
@@ -190,10 +189,7 @@ def flow_host(request: http.Request) -> str:
     raw = (data.http_version, data.authority, host_field, data.host)
     host = _HOSTS.get(raw)
     if host is None:
-        host = request.pretty_host.lower()
-        if len(_HOSTS) >= 4096:
-            _HOSTS.clear()
-        _HOSTS[raw] = host
+        host = _HOSTS.put(raw, request.pretty_host.lower(), size_of(raw))
     return host
 
 
@@ -228,6 +224,11 @@ def check_report_path(path: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
         raise ValueError(f"cannot write {path!r}: {directory} is not a writable directory")
+
+
+def rewrite_size(rewrite: Rewrite) -> int:
+    """What a kept Rewrite costs, roughly: its new lines as text and bytes, its edits and their dicts."""
+    return 4 * (size_of(rewrite.slots) + size_of(rewrite.appended)) + 256
 
 
 def _put_comment_line(flow: http.HTTPFlow, prefixes: tuple[str, ...], line: str) -> None:
@@ -349,10 +350,10 @@ class HeaderAudit:
         self._store_full_logged = False
         # by id() of the engine's findings tuple, with the tuple kept to rule out id reuse
         self._annotations: dict[int, tuple[tuple[Finding, ...], list[dict[str, str]], str, str]] = {}
-        self._rewrites: dict[int, _Rewritten] = {}
+        self._rewrites = BoundedCache(1024, 16 << 20)  # id of a Rewrite -> _Rewritten
         self._ranked: dict[int, tuple[tuple[Finding, ...], tuple[Finding, ...]]] = {}
         # (id of the engine's memo entry, host) -> what fix mode does for a response with it
-        self._fix_repeats: dict[tuple[int, str], _FixRepeat] = {}
+        self._fix_repeats = BoundedCache(1024, 16 << 20)  # (id of a memo entry, host) -> _FixRepeat
         self._endpoints: ProxyEndpoints | None = None
         self._write_errors: dict[str, str] = {}  # path -> why the last write failed
         self._fresh_comment: Any = None  # the flow whose comment _annotate just created
@@ -658,9 +659,8 @@ class HeaderAudit:
             if memoised is not None:
                 # Every line a fix may touch is in the memo key (Engine memo_also): a response
                 # with this memo entry has the same touched lines, so the same Rewrite applies.
-                if len(self._fix_repeats) >= 1024:
-                    self._fix_repeats.clear()
-                self._fix_repeats[(id(memoised), host)] = _FixRepeat(memoised, done)
+                self._fix_repeats.put((id(memoised), host), _FixRepeat(memoised, done),
+                                      len(host) + (0 if done is None else rewrite_size(done.rewrite)))
             if done is None:
                 return graded
         rewrite = done.rewrite
@@ -708,9 +708,7 @@ class HeaderAudit:
                 rewrite, [edit.as_dict() for edit in rewrite.edits], [f.as_dict() for f in after], graded_after,
                 ", ".join(edit.label for edit in rewrite.edits),
             )
-            if len(self._rewrites) >= 1024:
-                self._rewrites.clear()
-            self._rewrites[id(rewrite)] = done
+            self._rewrites.put(id(rewrite), done, rewrite_size(rewrite))
         return done
 
     def _annotate(self, flow: http.HTTPFlow, findings: tuple[Finding, ...]) -> None:

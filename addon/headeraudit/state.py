@@ -86,6 +86,7 @@ class CspReport:
 
 
 MAX_FIX_ENTRIES = 5_000
+MAX_KNOWN_FIX_BYTES = 16 << 20  # the edits tuples record_fixes keeps for its fast path
 MAX_CSP_REPORTS = 1_000
 MAX_FIX_PREVIEWS = 200
 PREVIEW_HEADERS = 60
@@ -170,6 +171,7 @@ class FindingStore:
         self.csp_reports: dict[tuple[str, str, str, str, str], CspReport] = {}
         self.fix_previews: dict[str, FixPreview] = {}
         self._known_fixes: dict[tuple[str, int, bool], list] = {}  # -> [edits tuple, its keys, flows not yet folded]
+        self._known_fix_bytes = 0
 
     @property
     def entries(self) -> dict[tuple[str, str, str, str, str], Entry]:
@@ -236,10 +238,17 @@ class FindingStore:
             else:
                 self.dropped += 1
         if isinstance(edits, tuple) and len(keys) == len(edits) and len(set(keys)) == len(keys):
-            if len(self._known_fixes) >= 4096:
+            # The tuple is kept (its id must not be reused), and a cookie edit holds the whole
+            # rewritten line: bounded in bytes as well as in entries.
+            size = sum(len(edit.value or "") + len(edit.detail) for edit in edits) + 64
+            if size > MAX_KNOWN_FIX_BYTES >> 3:
+                return
+            if len(self._known_fixes) >= 4096 or self._known_fix_bytes + size > MAX_KNOWN_FIX_BYTES:
                 self._fold_fixes()
                 self._known_fixes.clear()
+                self._known_fix_bytes = 0
             self._known_fixes[(host, id(edits), applied)] = [edits, keys, 0]
+            self._known_fix_bytes += size
 
     def record_csp_report(self, report: CspReport) -> bool:
         """Count a violation report; True the first time this violation is seen (to be logged)."""
