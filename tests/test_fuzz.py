@@ -249,7 +249,7 @@ request_header_sets = st.lists(
 def _cold_caches() -> None:
     """The module-level parse caches are shared by every engine: empty them too."""
     for value in vars(checks).values():
-        if isinstance(value, checks._Lru):
+        if isinstance(value, checks._ParseCache):
             value.clear()
 
 

@@ -8,6 +8,7 @@ these bounds. Sizes are counted when an entry is stored (a miss), never on a hit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -41,4 +42,31 @@ class BoundedCache(dict):
 
     def clear(self) -> None:
         super().clear()
+        self.held = 0
+
+
+class SharedBudget:
+    """One byte budget over many small dicts (a value cache per rule and header, a rewrite cache
+    per fix plan): each keeps at most `per_cache` entries, and past `max_bytes` together
+    `clear_all` empties them all. An entry bigger than an eighth of the budget is not kept."""
+
+    __slots__ = ("max_bytes", "per_cache", "clear_all", "held")
+
+    def __init__(self, max_bytes: int, per_cache: int, clear_all: Callable[[], None]) -> None:
+        self.max_bytes, self.per_cache, self.clear_all, self.held = max_bytes, per_cache, clear_all, 0
+
+    def put(self, cache: dict, key: Any, value: Any, size: int) -> Any:
+        """Store value under key in cache if it fits; return value."""
+        if size <= self.max_bytes >> 3:
+            if len(cache) >= self.per_cache:
+                cache.clear()
+            self.held += size
+            if self.held > self.max_bytes:
+                self.clear()
+                self.held = size
+            cache[key] = value
+        return value
+
+    def clear(self) -> None:
+        self.clear_all()
         self.held = 0

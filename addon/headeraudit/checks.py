@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .bounded import size_of
+from .bounded import BoundedCache, size_of
 from .parsers import cookies as cookie_parser
 from .parsers import csp as csp_parser
 from .parsers.directives import parse_directives
@@ -73,37 +73,27 @@ class Env:
     memory: dict[str, Any] = field(default_factory=dict)
 
 
-class _Lru:
+class _ParseCache:
     """A small bounded cache: parse each distinct header value once, whichever rule asks."""
 
     def __init__(self, parse: Callable[[Any], Any], limit: int = 512, max_bytes: int = 4 << 20) -> None:
-        self.parse, self.limit, self.max_bytes = parse, limit, max_bytes
-        self.data: OrderedDict[Any, Any] = OrderedDict()
-        self.sizes: dict[Any, int] = {}  # key -> its size (a parse result grows with its value)
-        self.held = 0
+        self.parse = parse
+        # A parse result grows with its value: bounded by the values' size (a bigger one is
+        # parsed every time, never kept).
+        self.data = BoundedCache(limit, max_bytes)
 
     def __call__(self, key: Any) -> Any:
         value = self.data.get(key)
         if value is None:
-            value = self.parse(key)
-            size = size_of(key)
-            if size <= self.max_bytes >> 3:  # a bigger value is parsed every time, never kept
-                self.data[key] = value
-                self.sizes[key] = size
-                self.held += size
-                while self.data and (len(self.data) > self.limit or self.held > self.max_bytes):
-                    old, _ = self.data.popitem(last=False)
-                    self.held -= self.sizes.pop(old)
+            value = self.data.put(key, self.parse(key), size_of(key))
         return value
 
     def clear(self) -> None:
         self.data.clear()
-        self.sizes.clear()
-        self.held = 0
 
 
-cached_hsts = _Lru(parse_hsts)
-cached_csp = _Lru(lambda values: csp_parser.parse_csp(values))
+cached_hsts = _ParseCache(parse_hsts)
+cached_csp = _ParseCache(lambda values: csp_parser.parse_csp(values))
 
 
 class Check:
@@ -553,8 +543,8 @@ _ATTRIBUTE_NAMES = {"secure": "Secure", "httponly": "HttpOnly"}
 def cookie_label(cookie: Any) -> str:
     """A cookie's evidence: its name, never its value (values are secrets)."""
     return clip(cookie.name or "(no name)", 80)
-parse_cookie = _Lru(cookie_parser.parse_set_cookie)
-"""Set-Cookie lines carry session ids, so most are unique: the cache is small and LRU."""
+parse_cookie = _ParseCache(cookie_parser.parse_set_cookie)
+"""Set-Cookie lines carry session ids, so most are unique: the cache is small and bounded."""
 
 
 def _compile_cookie(arg: Any, line: int | None, session_pattern: re.Pattern[str]) -> CookieCheck:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from operator import itemgetter
 from typing import Any
 
-from .bounded import BoundedCache, size_of
+from .bounded import BoundedCache, SharedBudget, size_of
 from .checks import Env, clip, parse_cookie, printable
 from .grade import GRADE_HEADERS, ResponseGrade, grade_response
 from .model import Finding
@@ -153,7 +153,8 @@ class Engine:
         for rule_id, state in (memory or {}).items():
             if rule_id in self.memory:
                 self.memory[rule_id] = state
-        self._value_bytes = 0  # held by the value caches, together (_cache_value)
+        # The value caches together hold at most _VALUES_BUDGET characters of header values.
+        self._values = SharedBudget(_VALUES_BUDGET, _CACHE_LIMIT, self._clear_values)
         self._plans = BoundedCache(_APPLICABLE_LIMIT, 256 << 10)  # (scheme, media type, status, method) -> _Plan
         self._lower = BoundedCache(4096, 1 << 20)  # header name -> its key in _index
         self._findings = BoundedCache(65536, 8 << 20)  # (rule, header, evidence, detail) -> Finding
@@ -315,8 +316,7 @@ class Engine:
                 cache_key = values[0] if len(values) == 1 else tuple(values)
                 result = cache.get(cache_key)
                 if result is None:
-                    result = self._run(rule, index, values, None)
-                    self._cache_value(cache, cache_key, result)
+                    result = self._values.put(cache, cache_key, self._run(rule, index, values, None), size_of(cache_key))
             else:
                 if context is None:
                     context = _Context(self, view, headers)
@@ -330,20 +330,9 @@ class Engine:
             found.sort(key=_first)
         return tuple(f for _, findings in found for f in findings)
 
-    def _cache_value(self, cache: dict, key: str | tuple, result: tuple[Finding, ...]) -> None:
-        """Keep a pure check's result for these values: at most _CACHE_LIMIT per cache, and all
-        the caches together at most _VALUES_BUDGET characters of values (then all are cleared)."""
-        size = len(key) if type(key) is str else size_of(key)
-        if size > _VALUES_BUDGET >> 3:
-            return
-        if len(cache) >= _CACHE_LIMIT:
+    def _clear_values(self) -> None:
+        for cache in self._caches.values():
             cache.clear()
-        self._value_bytes += size
-        if self._value_bytes > _VALUES_BUDGET:
-            for each in self._caches.values():
-                each.clear()
-            self._value_bytes = size
-        cache[key] = result
 
     def _index(self, pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
         lower = self._lower
@@ -389,6 +378,4 @@ class Engine:
         """Forget cached results (not the memory of stateful checks)."""
         self._plans.clear()
         self._memo.clear()
-        for cache in self._caches.values():
-            cache.clear()
-        self._value_bytes = 0
+        self._values.clear()

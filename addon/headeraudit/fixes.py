@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .bounded import BoundedCache, size_of
+from .bounded import BoundedCache, SharedBudget, size_of
 from .checks import cookie_label, parse_cookie, printable
 from .model import Finding
 from .rules import Rule, Ruleset
@@ -180,7 +180,8 @@ class Fixer:
         self.touchable = frozenset(touchable)
         # (id of a findings tuple, scheme, host) -> (that tuple, kept so its id cannot be reused, its plan)
         self._plans: dict[tuple[int, str, str], tuple[Sequence[Finding], _Plan | None]] = {}
-        self._rewrite_bytes = 0  # held by the plans' rewrites, together (_keep)
+        # The plans' rewrites together hold at most _REWRITES_BUDGET characters (touched lines, their rewrite, encoded).
+        self._rewrites = SharedBudget(_REWRITES_BUDGET, _REWRITE_LIMIT, self._clear_rewrites)
 
     def fixable(self, rule_id: str) -> bool:
         return rule_id in self.rules
@@ -208,25 +209,13 @@ class Fixer:
         key = tuple([headers[i] for i in positions])
         rewrite = plan.rewrites.get(key)
         if rewrite is None:
-            rewrite = self._rewrite(plan, key, scheme)
-            self._keep(plan, key, rewrite)
+            rewrite = self._rewrites.put(plan.rewrites, key, self._rewrite(plan, key, scheme), 3 * size_of(key))
         return rewrite, positions
 
-    def _keep(self, plan: _Plan, key: tuple, rewrite: Rewrite) -> None:
-        """At most _REWRITE_LIMIT rewrites per plan, and all plans' together at most
-        _REWRITES_BUDGET characters (the touched lines, their rewrite, its encoded form)."""
-        size = 3 * size_of(key)
-        if size > _REWRITES_BUDGET >> 3:
-            return
-        if len(plan.rewrites) >= _REWRITE_LIMIT:
-            plan.rewrites.clear()
-        self._rewrite_bytes += size
-        if self._rewrite_bytes > _REWRITES_BUDGET:
-            for _, each in self._plans.values():
-                if each is not None:
-                    each.rewrites.clear()
-            self._rewrite_bytes = size
-        plan.rewrites[key] = rewrite
+    def _clear_rewrites(self) -> None:
+        for _, plan in self._plans.values():
+            if plan is not None:
+                plan.rewrites.clear()
 
     def _plan(self, findings: Sequence[Finding], scheme: str, host: str) -> _Plan | None:
         key = (id(findings), scheme, host)

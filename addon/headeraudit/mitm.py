@@ -226,7 +226,7 @@ def check_report_path(path: str) -> None:
         raise ValueError(f"cannot write {path!r}: {directory} is not a writable directory")
 
 
-def rewrite_size(rewrite: Rewrite) -> int:
+def _rewrite_size(rewrite: Rewrite) -> int:
     """What a kept Rewrite costs, roughly: its new lines as text and bytes, its edits and their dicts."""
     return 4 * (size_of(rewrite.slots) + size_of(rewrite.appended)) + 256
 
@@ -660,7 +660,7 @@ class HeaderAudit:
                 # Every line a fix may touch is in the memo key (Engine memo_also): a response
                 # with this memo entry has the same touched lines, so the same Rewrite applies.
                 self._fix_repeats.put((id(memoised), host), _FixRepeat(memoised, done),
-                                      len(host) + (0 if done is None else rewrite_size(done.rewrite)))
+                                      len(host) + (0 if done is None else _rewrite_size(done.rewrite)))
             if done is None:
                 return graded
         rewrite = done.rewrite
@@ -708,7 +708,7 @@ class HeaderAudit:
                 rewrite, [edit.as_dict() for edit in rewrite.edits], [f.as_dict() for f in after], graded_after,
                 ", ".join(edit.label for edit in rewrite.edits),
             )
-            self._rewrites.put(id(rewrite), done, rewrite_size(rewrite))
+            self._rewrites.put(id(rewrite), done, _rewrite_size(rewrite))
         return done
 
     def _annotate(self, flow: http.HTTPFlow, findings: tuple[Finding, ...]) -> None:
