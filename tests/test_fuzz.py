@@ -501,6 +501,109 @@ async def test_fix_repeats_rewrite_like_a_fresh_plan_wherever_the_other_lines_si
         assert 0 < len(addon._fix_repeats) <= len(FIX_BASES) < flows
 
 
+REPLAY_BASES = [
+    *FIX_BASES,
+    [(b"content-type", b"text/html"), (b"set-cookie", b"sid=1; Secure"), (b"x-frame-options", b"deny"),
+     (b"referrer-policy", b"no-referrer")],
+    # A stateful header: the response is not memoised, so never replayed.
+    [(b"content-type", b"text/html"), (b"access-control-allow-origin", b"https://a.example"), (b"server", b"nginx/1.2")],
+]
+_REPLAY_STEP = st.tuples(
+    st.sampled_from(range(len(REPLAY_BASES))), st.sampled_from(["a.example", "b.example"]),
+    st.sampled_from(["/", "/x", "/y?q=1"]), st.booleans() | st.just(True),  # live, mostly
+    st.sampled_from(["", "", "", "a user's note"]), st.sampled_from(["HTTP/1.1", "HTTP/1.1", "HTTP/2.0"]),
+    st.sampled_from(UNAUDITED_NAMES))
+
+
+@st.composite
+def replay_steps(draw):
+    """A few kinds of flow, each repeated many times in some order (a site repeats its
+    responses; an entry takes its first flows, and some later ones, as example URLs), with
+    the clear command here and there."""
+    kinds = draw(st.lists(_REPLAY_STEP, min_size=1, max_size=3))
+    order = draw(st.lists(st.integers(0, len(kinds)), min_size=30, max_size=100))
+    return [kinds[i] if i < len(kinds) else "clear" for i in order]
+
+
+REPLAY_STEPS = replay_steps()
+
+
+def _replay_flow(step):
+    base, host, path, live, comment, version, other = step
+    lines = [*REPLAY_BASES[base], (other, f"{len(path)}".encode())]
+    resp = tresp(status_code=200, headers=http.Headers(lines), content=b"<p>x</p>", http_version=version.encode())
+    req = treq(scheme=b"https", host=host.encode(), port=443, path=path.encode(), http_version=version.encode(),
+               headers=http.Headers([(b"host", host.encode())]))
+    flow = tflow.tflow(req=req, resp=resp, live=live)
+    flow.comment = comment
+    return flow
+
+
+def _without_times(item):
+    if isinstance(item, dict):
+        return {k: _without_times(v) for k, v in item.items() if k not in ("first_seen", "last_seen", "generated")}
+    if isinstance(item, list):
+        return [_without_times(v) for v in item]
+    return item
+
+
+@pytest.mark.parametrize("options", [
+    {"headeraudit_mode": "audit"},
+    {"headeraudit_mode": "fix"},
+    {"headeraudit_mode": "fix", "headeraudit_csp_preview": "report-only", "headeraudit_min_severity": "low"},
+])
+async def test_replayed_flows_get_exactly_what_the_full_hook_gives(options):
+    """Nearly every flow takes the replay path: a repeat of a fresh flow's memo entry on its host
+    gets what the hook did to that flow (HeaderAudit._replays), and the store counts it as
+    record(), record_fixes() and record_grade_after() would (FindingStore.count_repeat). The
+    same flows through an addon that keeps no replay must come out the same, flow by flow
+    (header bytes, comment, marker, metadata) and in the report: across hosts, URLs (example
+    URLs are taken at some counts, which the replay leaves to the full hook), saved and live
+    flows, a comment already there, HTTP/2 (lower-case new lines), and the clear command."""
+    from headeraudit.bounded import BoundedCache
+
+    fast, slow = HeaderAudit(), HeaderAudit()
+    # Configured one at a time (configure reads mitmproxy's global ctx); the hook needs no ctx.
+    for addon in (fast, slow):
+        with taddons.context(addon) as tctx:
+            tctx.configure(addon, **options)
+    slow._replays = BoundedCache(0, 0)  # keeps nothing: every flow takes the full hook
+    taken = [0, 0]
+    for addon, i in ((fast, 0), (slow, 1)):
+        def count_repeat(*args, counted=addon.store.count_repeat, i=i):
+            replayed = counted(*args)
+            taken[i] += replayed
+            return replayed
+
+        addon.store.count_repeat = count_repeat
+
+    def run(addon, steps):
+        addon.clear_command()  # each example starts from an empty store (the clear command's own path)
+        out = []
+        for step in steps:
+            if step == "clear":
+                addon.clear_command()
+                continue
+            flow = _replay_flow(step)
+            addon.responseheaders(flow)
+            out.append((flow.response.headers.fields, flow.comment, flow.marked, flow.metadata))
+        return out, _without_times(addon.build_report())
+
+    @FUZZ
+    @given(steps=REPLAY_STEPS)
+    def check(steps):
+        fast_flows, fast_report = run(fast, steps)
+        slow_flows, slow_report = run(slow, steps)
+        assert len(fast_flows) == len(slow_flows)
+        for i, (a, b) in enumerate(zip(fast_flows, slow_flows)):
+            assert a == b, f"flow {i}"
+        assert fast_report == slow_report
+
+    check()
+    assert taken[1] == 0
+    assert taken[0] > 100, "flows took the replay path"
+
+
 # ---------------------------------------------------------------- sizes
 
 KB100 = 100_000

@@ -29,7 +29,7 @@ from .report.html import PAGE_CSP, render_html
 from .report.json_report import build_report, write_atomically
 from .report.summary import render_summary
 from .rules import Ruleset, RulesError, load_ruleset
-from .state import FindingStore
+from .state import FindingStore, Repeat
 
 logger = logging.getLogger("headeraudit")
 
@@ -153,6 +153,41 @@ class _FixRepeat:
         self.lines = self.touched(fields)
         self.rebuild = picker(order)
         self.count = count
+
+
+class _Replay:
+    """Everything the hook did to a fresh flow (no comment yet) with this engine memo entry on
+    this host, kept so that the next such flow gets it without the hook's steps: the store's
+    counts (a state.Repeat), the annotation, and in fix mode the rewrite. A site repeats its
+    headers on every response, so this is the path nearly every flow takes."""
+
+    __slots__ = ("assessed", "live", "counts", "annotation", "comment", "marked", "fix")
+
+    def __init__(self, assessed: tuple, live: bool, counts: Repeat, annotation: dict | None, comment: str, marked: Any,
+                 fix: _FixRepeat | None) -> None:
+        self.assessed = assessed  # kept so that its id (the cache key) is not reused
+        self.live = live
+        self.counts = counts
+        self.annotation = annotation  # flow.metadata["headeraudit"], None without findings
+        self.comment, self.marked = comment, marked
+        self.fix = fix  # its rewrite, None when nothing was fixed
+
+    def apply(self, flow: http.HTTPFlow) -> None:
+        if self.annotation is not None:
+            flow.metadata["headeraudit"] = dict(self.annotation)
+            flow.comment = self.comment
+            flow.marked = self.marked
+        fix = self.fix
+        if fix is not None:
+            done = fix.done
+            headers = flow.response.headers
+            original = headers.fields
+            if self.live:
+                encode = _encode_pair_lower if flow.response.data.http_version in _LOWER_CASE_VERSIONS else _encode_pair
+                headers.fields = fix.apply(original, encode)
+            flow.metadata["headeraudit_fix"] = {
+                "applied": self.live, "edits": done.edit_dicts, "original_headers": original, "findings_after": done.after_dicts,
+            }
 
 
 _DECODED_PAIRS = BoundedCache(8192, 4 << 20)  # (name, value) raw -> text
@@ -354,6 +389,7 @@ class HeaderAudit:
         self._ranked: dict[int, tuple[tuple[Finding, ...], tuple[Finding, ...]]] = {}
         # (id of the engine's memo entry, host) -> what fix mode does for a response with it
         self._fix_repeats = BoundedCache(1024, 16 << 20)  # (id of a memo entry, host) -> _FixRepeat
+        self._replays = BoundedCache(4096, 8 << 20)  # (id of a memo entry, host) -> _Replay
         self._endpoints: ProxyEndpoints | None = None
         self._write_errors: dict[str, str] = {}  # path -> why the last write failed
         self._fresh_comment: Any = None  # the flow whose comment _annotate just created
@@ -418,6 +454,7 @@ class HeaderAudit:
                 raise exceptions.OptionsError(f"headeraudit_min_severity: {exc}") from exc
             self._ranked.clear()
             self._fix_repeats.clear()
+            self._replays.clear()
         if "headeraudit_filter" in updated:
             text = opts.headeraudit_filter.strip()
             try:
@@ -472,6 +509,7 @@ class HeaderAudit:
         self._annotations.clear()
         self._rewrites.clear()
         self._fix_repeats.clear()
+        self._replays.clear()
         self._mtimes = {path: _mtime(path) for path in ruleset.files}
         self._last_reload_error = None
 
@@ -592,6 +630,13 @@ class HeaderAudit:
         if assessed is None:
             view = self._view(flow, scheme, host)
             assessed = engine.assess(view, memo_key=key)
+        else:
+            replay = self._replays.get((id(assessed), host))
+            if (replay is not None and replay.assessed is assessed and replay.live is flow.live and not flow.comment
+                    and self.store.count_repeat(replay.counts, time.time(), assessed[1])):
+                replay.apply(flow)
+                return
+        fresh = not flow.comment
         findings, graded = assessed
         if self.min_rank:
             findings = self._at_rank(findings)
@@ -604,13 +649,37 @@ class HeaderAudit:
         if self.store.dropped and not self._store_full_logged:
             self._store_full_logged = True
             logger.warning(f"headeraudit: finding store is full ({self.store.max_entries} entries); further new findings are counted as dropped")
-        graded_after = graded
+        fix_mode = self.mode == "fix" and self.fixer is not None
+        graded_after, repeat = graded, None
         if findings:
             self._annotate(flow, findings)
-            if self.mode == "fix" and self.fixer is not None:
-                graded_after = self._fix(flow, findings, scheme, host, view, graded, assessed if key is not None else None)
-        if self.mode == "fix" and graded_after is not None:
+            if fix_mode:
+                graded_after, repeat = self._fix(flow, findings, scheme, host, view, graded, assessed if key is not None else None)
+        if fix_mode and graded_after is not None:
             self.store.record_grade_after(host, graded_after)
+        if fresh and key is not None:
+            self._prepare_replay(flow, host, assessed, findings, graded_after, fix_mode, repeat)
+
+    def _prepare_replay(self, flow: http.HTTPFlow, host: str, assessed: tuple, findings: tuple[Finding, ...],
+                        graded_after, fix_mode: bool, repeat: _FixRepeat | None) -> None:
+        """Keep what the hook just did to a fresh flow, for the next one with the same memo
+        entry on this host (_Replay), when the store kept what it would count into."""
+        done = repeat.done if repeat is not None else None
+        if fix_mode and findings and (repeat is None or done is not None and self.store.wants_fix_preview(host)):
+            return  # no plan kept for it, or the host still wants its before/after example
+        after = fix_mode and graded_after is not None  # counted by record_grade_after
+        counts = self.store.repeat(host, findings, done.rewrite.edits if done is not None else None, flow.live,
+                                   graded_after if after else None, after)
+        if counts is None:
+            return
+        annotation = flow.metadata.get("headeraudit") if findings else None
+        # What a replay keeps alive (the memo entry's findings, the fix plan and the touched
+        # lines it holds) may outlive the caches that counted it: counted again here.
+        size = 512 + 2 * (len(host) + len(flow.comment)) + sum(len(f.evidence) + len(f.message) for f in assessed[0])
+        if done is not None:
+            size += _rewrite_size(done.rewrite) + size_of(flow.metadata["headeraudit_fix"]["original_headers"])
+        self._replays.put((id(assessed), host), _Replay(assessed, flow.live, counts, annotation, flow.comment, flow.marked,
+                                                        repeat if done is not None else None), size)
 
     def _at_rank(self, findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
         """The findings at or above headeraudit_min_severity, as the same tuple for the same
@@ -637,7 +706,8 @@ class HeaderAudit:
              view: ResponseView | None, graded, memoised: tuple | None):
         """Rewrite a live response with the fixes; for saved flows only say what would change.
         `view`: the engine's view of the response if one was built; `memoised`: the engine's memo
-        entry, if the response has one. Returns the grade outcomes of the response as fixed."""
+        entry, if the response has one. Returns the grade outcomes of the response as fixed, and
+        the plan kept for responses with the same memo entry on this host (None without one)."""
         response = flow.response
         repeat = None
         if memoised is not None:
@@ -647,7 +717,7 @@ class HeaderAudit:
         if repeat is not None:
             done = repeat.done
             if done is None:
-                return graded
+                return graded, repeat
             headers = None  # decoded only if the host still needs its before/after example
         else:
             headers = view.headers if view is not None else _pairs(response.headers.fields)
@@ -659,10 +729,12 @@ class HeaderAudit:
             if memoised is not None:
                 # Every line a fix may touch is in the memo key (Engine memo_also): a response
                 # with this memo entry has the same touched lines, so the same Rewrite applies.
-                self._fix_repeats.put((id(memoised), host), _FixRepeat(memoised, done),
-                                      len(host) + (0 if done is None else _rewrite_size(done.rewrite)))
+                # It comes to hold this layout's touched lines (raw, of any size): counted too.
+                size = len(host) if done is None else (
+                    len(host) + _rewrite_size(done.rewrite) + sum(size_of(response.headers.fields[i]) for i in positions))
+                repeat = self._fix_repeats.put((id(memoised), host), _FixRepeat(memoised, done), size)
             if done is None:
-                return graded
+                return graded, repeat
         rewrite = done.rewrite
         applied = flow.live
         original = response.headers.fields
@@ -695,7 +767,7 @@ class HeaderAudit:
             flow.comment = f"{flow.comment}\n{line}"
         else:
             _put_comment_line(flow, (FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX), line)
-        return done.graded_after
+        return done.graded_after, repeat
 
     def _rewritten(self, flow: http.HTTPFlow, scheme: str, host: str, headers: Sequence[tuple[str, str]],
                    rewrite: Rewrite) -> _Rewritten:

@@ -141,6 +141,19 @@ class _Known:
             self.pending = 0
 
 
+@dataclass(slots=True)
+class Repeat:
+    """What the store counts for a flow that repeats one it has recorded (the same findings
+    tuple on the same host, the same fix edits and grade outcomes), gathered once so that
+    counting it again touches only these. Valid while the store's epoch is unchanged."""
+
+    known: _Known
+    fixes: list | None  # the record_fixes entry of its edits, when fixed
+    grade_after: HostGrade | None  # fix mode: the host's grade as fixed ...
+    graded_after: ResponseGrade | None  # ... and this response's outcomes in it
+    epoch: int
+
+
 def _add_example(entry: Entry, url: str | Callable[[], str]) -> str:
     if callable(url):
         url = url()
@@ -154,9 +167,11 @@ class FindingStore:
     def __init__(self, max_entries: int = 20_000, max_hosts: int = 10_000) -> None:
         self.max_entries = max_entries
         self.max_hosts = max_hosts
+        self.epoch = 0  # changes whenever a record a Repeat holds may be dropped
         self.clear()
 
     def clear(self) -> None:
+        self.epoch += 1
         self._entries: dict[tuple[str, str, str, str, str], Entry] = {}
         self.hosts: dict[str, HostStats] = {}
         self.flows_audited = 0
@@ -247,6 +262,7 @@ class FindingStore:
                 self._fold_fixes()
                 self._known_fixes.clear()
                 self._known_fix_bytes = 0
+                self.epoch += 1
             self._known_fixes[(host, id(edits), applied)] = [edits, keys, 0]
             self._known_fix_bytes += size
 
@@ -340,8 +356,48 @@ class FindingStore:
                 for known in self._known.values():
                     known.fold()
                 self._known.clear()
+                self.epoch += 1
             self._known[(given, id(findings))] = _Known(findings, stats, entries, _flows_until_example(entries))
         return new
+
+    def repeat(self, host: str, findings: tuple[Finding, ...], edits: tuple | None = None, applied: bool = False,
+               graded_after: ResponseGrade | None = None, fix_mode: bool = False) -> Repeat | None:
+        """What count_repeat needs to count another flow like the one just recorded with these
+        arguments (record, then record_fixes and record_grade_after as fix mode calls them);
+        None if the store did not keep the records it would count into."""
+        known = self._known.get((host, id(findings)))
+        if known is None or known.findings is not findings:
+            return None
+        fixes = None
+        if edits is not None:
+            fixes = self._known_fixes.get((self._seen_host(host)[0], id(edits), applied))
+            if fixes is None or fixes[0] is not edits:
+                return None
+        grade_after = known.stats.grade_after if fix_mode else None
+        if fix_mode and grade_after is None:
+            return None
+        return Repeat(known, fixes, grade_after, graded_after, self.epoch)
+
+    def count_repeat(self, repeat: Repeat, now: float, graded: ResponseGrade | None) -> bool:
+        """Count one more flow like `repeat`'s, as record (+ record_fixes, record_grade_after)
+        would. False, with nothing counted, when the repeat is stale or the flow must go through
+        record() because an entry wants its URL as an example."""
+        known = repeat.known
+        if repeat.epoch != self.epoch or known.pending + 1 >= known.budget:
+            return False
+        stats = known.stats
+        stats.flows += 1
+        if graded is not None:
+            stats.grade.add(graded)
+        self.flows_audited += 1
+        self.occurrences += len(known.findings)
+        known.pending += 1
+        known.last_seen = now
+        if repeat.fixes is not None:
+            repeat.fixes[2] += 1
+        if repeat.grade_after is not None:
+            repeat.grade_after.add(repeat.graded_after)
+        return True
 
     def sorted_entries(self) -> list[Entry]:
         rank = {s: i for i, s in enumerate(SEVERITIES)}
