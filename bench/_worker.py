@@ -49,8 +49,16 @@ def _timer_overhead() -> int:
     return s[len(s) // 2]
 
 
+class _Clear:
+    """A module-level cache of headeraudit's own (checks._ParseCache), cleared like a functools one."""
+
+    def __init__(self, cache) -> None:
+        self.cache_clear = cache.clear
+
+
 def _module_caches(prefix: str) -> list:
-    """functools caches (lru_cache / cache) defined at module level under `prefix`."""
+    """Caches defined at module level under `prefix`: functools ones (lru_cache / cache) and
+    headeraudit's parse caches (checks._ParseCache), each with a cache_clear()."""
     found = []
     for name, mod in list(sys.modules.items()):
         if not (name == prefix or name.startswith(prefix + ".")) or mod is None:
@@ -58,6 +66,8 @@ def _module_caches(prefix: str) -> list:
         for attr in vars(mod).values():
             if callable(getattr(attr, "cache_clear", None)) and hasattr(attr, "cache_info"):
                 found.append(attr)
+            elif type(attr).__name__ == "_ParseCache" and callable(getattr(attr, "clear", None)):
+                found.append(_Clear(attr))
     return found
 
 
