@@ -162,3 +162,19 @@ def test_splice_keeps_raw_lines_for_untouched_headers_and_encodes_only_new_ones(
     out = rewrite.encoded(lambda p: (p[0].encode(), p[1].encode())).splice(raw, positions)
     assert out[0] is raw[0] and (b"X-Odd", b"caf\xe9") in out  # kept byte for byte
     assert [(n.decode(), v.decode("utf-8", "surrogateescape")) for n, v in out] == list(rewrite.apply(text))
+
+
+def test_touched_positions_memo_stays_small_and_positions_stay_right():
+    """The per-plan memo of names (fixes.touched_positions) is bounded: a response stream with
+    ever new header names (no rule reads them, so they do not change the plan) cannot grow it
+    past MAX_NAMES_MEMO, nor keep a name over 256 characters; the positions are right throughout."""
+    from headeraudit.fixes import MAX_NAMES_MEMO, touched_positions
+
+    memo: dict = {}
+    touched = frozenset({"x-powered-by", "server"})
+    for i in range(3 * MAX_NAMES_MEMO):
+        lines = [(f"x-unread-{i}-{j}", "1") for j in range(3)] + [("Server", "a/1"), ("x-long-" + "n" * 300 + str(i), "1"),
+                                                                  ("X-Powered-By", "b")]
+        assert touched_positions(lines, touched, memo) == [3, 5]
+        assert len(memo) <= MAX_NAMES_MEMO
+        assert all(len(name) <= 256 for name in memo)

@@ -119,6 +119,11 @@ class _Plan:
         return touched_positions(headers, self.touched, self.is_touched)
 
 
+# Names memoised per plan (a site sends a few dozen): one memo per fix plan, and up to 1 024 plans
+# are kept, so 4 096 names of up to 256 characters each could hold ~1 GB in all.
+MAX_NAMES_MEMO = 512
+
+
 def touched_positions(lines: Sequence[Sequence[Any]], touched: frozenset[str], is_touched: dict[Any, bool],
                       name_text: Callable[[Any], str] | None = None) -> list[int]:
     """Where the lines whose name is in `touched` are: one lookup per line in `is_touched`, the
@@ -126,7 +131,7 @@ def touched_positions(lines: Sequence[Sequence[Any]], touched: frozenset[str], i
     try:
         return [i for i, line in enumerate(lines) if is_touched[line[0]]]
     except KeyError:  # a name not seen yet with this memo
-        if len(is_touched) >= 4096:
+        if len(is_touched) >= MAX_NAMES_MEMO:
             is_touched.clear()
         positions = []
         for i, line in enumerate(lines):
