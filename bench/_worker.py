@@ -49,26 +49,21 @@ def _timer_overhead() -> int:
     return s[len(s) // 2]
 
 
-class _Clear:
-    """A module-level cache of headeraudit's own (checks._ParseCache), cleared like a functools one."""
-
-    def __init__(self, cache) -> None:
-        self.cache_clear = cache.clear
-
-
 def _module_caches(prefix: str) -> list:
-    """Caches defined at module level under `prefix`: functools ones (lru_cache / cache) and
-    headeraudit's parse caches (checks._ParseCache), each with a cache_clear()."""
-    found = []
+    """The clear() of every cache defined at module level under `prefix`: functools ones
+    (lru_cache / cache) and headeraudit's parse caches (checks._ParseCache), each once."""
+    from headeraudit.checks import _ParseCache
+
+    found = {}
     for name, mod in list(sys.modules.items()):
         if not (name == prefix or name.startswith(prefix + ".")) or mod is None:
             continue
         for attr in vars(mod).values():
             if callable(getattr(attr, "cache_clear", None)) and hasattr(attr, "cache_info"):
-                found.append(attr)
-            elif type(attr).__name__ == "_ParseCache" and callable(getattr(attr, "clear", None)):
-                found.append(_Clear(attr))
-    return found
+                found[id(attr)] = attr.cache_clear
+            elif isinstance(attr, _ParseCache):
+                found[id(attr)] = attr.clear
+    return list(found.values())
 
 
 class EngineImpl:
@@ -100,8 +95,8 @@ class EngineImpl:
 
     def prepare_cold(self, i: int, salt: int):
         view = self.ResponseView(**H.view_kwargs(H.salted(H.CORPUS[i], salt)))
-        for c in self.caches:
-            c.cache_clear()
+        for clear in self.caches:
+            clear()
         engine = self.Engine(self.ruleset)
         # The per-value caches live on the compiled rules (shared by every Engine built
         # from the same Ruleset), so a fresh Engine alone would still hit them.

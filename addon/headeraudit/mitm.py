@@ -667,9 +667,8 @@ class HeaderAudit:
         done = repeat.done if repeat is not None else None
         if fix_mode and findings and (repeat is None or done is not None and self.store.wants_fix_preview(host)):
             return  # no plan kept for it, or the host still wants its before/after example
-        after = fix_mode and graded_after is not None  # counted by record_grade_after
         counts = self.store.repeat(host, findings, done.rewrite.edits if done is not None else None, flow.live,
-                                   graded_after if after else None, after)
+                                   graded_after if fix_mode else None)  # as record_grade_after counted it
         if counts is None:
             return
         annotation = flow.metadata.get("headeraudit") if findings else None

@@ -311,14 +311,7 @@ class FindingStore:
         if isinstance(findings, tuple):
             known = self._known.get((host, id(findings)))
             if known is not None and known.findings is findings:
-                stats = known.stats
-                stats.flows += 1
-                if graded is not None:
-                    stats.grade.add(graded)
-                self.flows_audited += 1
-                self.occurrences += len(findings)
-                known.pending += 1
-                known.last_seen = now
+                self._count_known(known, now, graded)
                 if known.pending >= known.budget:
                     known.fold()
                     for entry in known.entries:
@@ -360,11 +353,23 @@ class FindingStore:
             self._known[(given, id(findings))] = _Known(findings, stats, entries, _flows_until_example(entries))
         return new
 
+    def _count_known(self, known: _Known, now: float, graded: ResponseGrade | None) -> None:
+        """One more flow of a findings tuple already recorded for its host (folded on read)."""
+        stats = known.stats
+        stats.flows += 1
+        if graded is not None:
+            stats.grade.add(graded)
+        self.flows_audited += 1
+        self.occurrences += len(known.findings)
+        known.pending += 1
+        known.last_seen = now
+
     def repeat(self, host: str, findings: tuple[Finding, ...], edits: tuple | None = None, applied: bool = False,
-               graded_after: ResponseGrade | None = None, fix_mode: bool = False) -> Repeat | None:
+               graded_after: ResponseGrade | None = None) -> Repeat | None:
         """What count_repeat needs to count another flow like the one just recorded with these
-        arguments (record, then record_fixes and record_grade_after as fix mode calls them);
-        None if the store did not keep the records it would count into."""
+        arguments (record, then record_fixes and record_grade_after when given edits and
+        graded_after, as fix mode calls them); None if the store did not keep the records it
+        would count into."""
         known = self._known.get((host, id(findings)))
         if known is None or known.findings is not findings:
             return None
@@ -373,9 +378,11 @@ class FindingStore:
             fixes = self._known_fixes.get((self._seen_host(host)[0], id(edits), applied))
             if fixes is None or fixes[0] is not edits:
                 return None
-        grade_after = known.stats.grade_after if fix_mode else None
-        if fix_mode and grade_after is None:
-            return None
+        grade_after = None
+        if graded_after is not None:
+            grade_after = known.stats.grade_after
+            if grade_after is None:
+                return None
         return Repeat(known, fixes, grade_after, graded_after, self.epoch)
 
     def count_repeat(self, repeat: Repeat, now: float, graded: ResponseGrade | None) -> bool:
@@ -385,14 +392,7 @@ class FindingStore:
         known = repeat.known
         if repeat.epoch != self.epoch or known.pending + 1 >= known.budget:
             return False
-        stats = known.stats
-        stats.flows += 1
-        if graded is not None:
-            stats.grade.add(graded)
-        self.flows_audited += 1
-        self.occurrences += len(known.findings)
-        known.pending += 1
-        known.last_seen = now
+        self._count_known(known, now, graded)
         if repeat.fixes is not None:
             repeat.fixes[2] += 1
         if repeat.grade_after is not None:
