@@ -3,8 +3,7 @@
 
     upstream: nginx (Debian package) with a generated config in a temp dir, serving a
               small HTML page with a realistic security-header set (add_header ... always)
-    proxy:    mitmdump -q --mode reverse:http://127.0.0.1:<nginx> [-s addon/headeraudit_addon.py],
-              and the `headeraudit` command (mitmdump with the addon as one of its own addons)
+    proxy:    mitmdump -q --mode reverse:http://127.0.0.1:<nginx> [-s addon/headeraudit_addon.py]
     load:     wrk -t1 -c10 -d<duration>s --latency http://127.0.0.1:<mitmdump>/
 
 Every round starts one fresh mitmdump per configuration, warms it, loads each once,
@@ -265,13 +264,13 @@ class Bench:
             stop(self.nginx, signal.SIGQUIT)  # graceful; the master stops its worker
 
     def start_proxy(self, extra: list[str], env: dict | None = None, wrapper: list[str] | None = None,
-                    port: int | None = None, program: str | None = None) -> tuple[subprocess.Popen, int, str]:
+                    port: int | None = None) -> tuple[subprocess.Popen, int, str]:
         port = port or free_port()
         if env is None:
             env = addon_env(self.args)
         errpath = os.path.join(self.tmp, f"mitmdump-{port}.stderr")
         cmd = self._prefix("0") + (wrapper or []) + [
-            program or self.args.mitmdump, "-q", "--mode", f"reverse:http://127.0.0.1:{self.up_port}",
+            self.args.mitmdump, "-q", "--mode", f"reverse:http://127.0.0.1:{self.up_port}",
             "--listen-host", "127.0.0.1", "--listen-port", str(port),
             "--set", f"confdir={self.confdir}",
         ] + extra
@@ -366,8 +365,7 @@ def callgrind_total(path: str) -> int:
     raise RuntimeError(f"no instruction total in {path}")
 
 
-def instructions_per_request(bench: Bench, args: argparse.Namespace, tmp: str, name: str, extra: list[str],
-                             program: str | None = None) -> dict:
+def instructions_per_request(bench: Bench, args: argparse.Namespace, tmp: str, name: str, extra: list[str]) -> dict:
     """Instructions mitmdump executes per request, counted by callgrind under each hash seed of
     `--instr-seeds`; their mean is the figure.
 
@@ -377,15 +375,14 @@ def instructions_per_request(bench: Bench, args: argparse.Namespace, tmp: str, n
     MRO walks per request) without doing more work of its own. One seed can flatter or punish a
     configuration by that much; several seeds average it out."""
     seeds = [int(s) for s in str(args.instr_seeds).split(",") if s.strip()]
-    counts = [_count_instructions(bench, args, tmp, f"{name}.seed{seed}", extra, seed, program) for seed in seeds]
+    counts = [_count_instructions(bench, args, tmp, f"{name}.seed{seed}", extra, seed) for seed in seeds]
     mean = lambda key: sum(c[key] for c in counts) / len(counts)
     return {"requests": args.instr_requests, "seeds": seeds, "per_seed": [c["per_request"] for c in counts],
             "raw_per_request": mean("raw_per_request"), "idle_per_second": mean("idle_per_second"),
             "per_request": mean("per_request")}
 
 
-def _count_instructions(bench: Bench, args: argparse.Namespace, tmp: str, name: str, extra: list[str], seed: int,
-                        program: str | None = None) -> dict:
+def _count_instructions(bench: Bench, args: argparse.Namespace, tmp: str, name: str, extra: list[str], seed: int) -> dict:
     """One callgrind count. Counting is switched on after a warm-up, for `--instr-requests`
     sequential requests, then for `--instr-idle` seconds of no load: what mitmdump and the
     addon do by the clock (file watchers) runs ~50× more often per request under valgrind
@@ -394,7 +391,7 @@ def _count_instructions(bench: Bench, args: argparse.Namespace, tmp: str, name: 
     env = addon_env(args)
     env["PYTHONHASHSEED"] = str(seed)  # the same dict layouts and method-cache slots in every run
     wrapper = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
-    proc, port, errpath = bench.start_proxy(extra, env, wrapper=wrapper, program=program)
+    proc, port, errpath = bench.start_proxy(extra, env, wrapper=wrapper)
     ctl = lambda *a: subprocess.run(["callgrind_control", *a, str(proc.pid)], check=True, capture_output=True, timeout=120)
     try:
         if not wait_port(port, proc, 600):
@@ -442,7 +439,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs with taskset")
     ap.add_argument("--no-fix", action="store_true", help="skip the headeraudit_mode=fix column")
     ap.add_argument("--no-noop", action="store_true", help="skip the no-op script addon context column")
-    ap.add_argument("--no-command", action="store_true", help="skip the columns of the `headeraudit` command")
     ap.add_argument("--no-hook-timing", action="store_true",
                     help="skip the extra run that times the addon's hook inside mitmdump")
     ap.add_argument("--mitmdump", default=None, help="mitmdump to run (default: the one beside this interpreter)")
@@ -457,7 +453,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.mitmdump is None:
         beside = os.path.join(os.path.dirname(sys.executable), "mitmdump")
         args.mitmdump = beside if os.path.exists(beside) else (shutil.which("mitmdump") or "mitmdump")
-    command = os.path.join(os.path.dirname(args.mitmdump), "headeraudit")  # installed beside mitmdump
     tools = [(args.wrk, "apt-get install -y wrk"), (args.nginx, "apt-get install -y nginx")]
     if args.instructions:
         tools += [("valgrind", "apt-get install -y valgrind"), ("callgrind_control", "apt-get install -y valgrind")]
@@ -472,12 +467,11 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = tempfile.mkdtemp(prefix="headeraudit-proxybench-")
     bench = Bench(args, tmp)
-    reports = {name: os.path.join(tmp, f"{name}-report.json") for name in ("addon", "command")}  # audit mode, -s and command
+    report_path = os.path.join(tmp, "audit-report.json")
     configs: dict[str, list[str]] = {
         "bare": [],
-        "addon": ["-s", args.addon, "--set", f"headeraudit_report={reports['addon']}"],
+        "addon": ["-s", args.addon, "--set", f"headeraudit_report={report_path}"],
     }
-    programs: dict[str, str] = {}  # configurations run by another program than mitmdump
     if not args.no_noop:
         noop = os.path.join(tmp, "noop_addon.py")
         with open(noop, "w") as fh:
@@ -488,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     direct: dict | None = None
     hook: dict[str, dict | None] = {}
     instructions: dict[str, dict] = {}
-    audited: dict[str, int] = {}  # flows audited per configuration, from the JSON reports
+    audited: list[int] = []
     try:
         bench.start_upstream()
         up = sanity_get(bench.up_port)
@@ -514,16 +508,6 @@ def main(argv: list[str] | None = None) -> int:
                 reason = next((line for line in err if "fix" in line), err[-1] if err else f"exit {proc.returncode}")
                 notes.append(f"`headeraudit_mode=fix` column skipped: mitmdump refused it ({reason.strip()})")
 
-        if not args.no_command:
-            if os.path.exists(command):
-                configs["command"] = ["--set", f"headeraudit_report={reports['command']}"]
-                programs["command"] = command
-                if "addon-fix" in configs:
-                    configs["command-fix"] = ["--set", "headeraudit_mode=fix"]
-                    programs["command-fix"] = command
-            else:
-                notes.append(f"`headeraudit` command columns skipped: no {command} (pip install -e . installs it)")
-
         procs: dict[str, tuple[subprocess.Popen, int, str]] = {}
 
         def start_all(r: int) -> None:
@@ -531,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.seed_base >= 0:
                 env["PYTHONHASHSEED"] = str(args.seed_base + r)
             for name, extra in configs.items():
-                proc, port, errpath = procs[name] = bench.start_proxy(extra, env, program=programs.get(name))
+                proc, port, errpath = procs[name] = bench.start_proxy(extra, env)
                 if not wait_port(port, proc, 30):
                     raise RuntimeError(f"mitmdump ({name}) did not start: {open(errpath).read()[-3000:]}")
                 check = sanity_get(port)
@@ -544,17 +528,16 @@ def main(argv: list[str] | None = None) -> int:
             for proc, _, _ in procs.values():
                 stop(proc, signal.SIGINT)
             procs.clear()
-            for name, path in reports.items():
-                if os.path.exists(path):  # written by the audit-mode addon as it exits
-                    try:
-                        with open(path) as fh:
-                            rep = json.load(fh)
-                        n = rep.get("flows_audited", rep.get("summary", {}).get("flows_audited"))
-                        if isinstance(n, int):
-                            audited[name] = audited.get(name, 0) + n
-                        os.remove(path)
-                    except (OSError, ValueError):
-                        pass
+            if os.path.exists(report_path):  # written by the audit-mode addon as it exits
+                try:
+                    with open(report_path) as fh:
+                        rep = json.load(fh)
+                    n = rep.get("flows_audited", rep.get("summary", {}).get("flows_audited"))
+                    if isinstance(n, int):
+                        audited.append(n)
+                    os.remove(report_path)
+                except (OSError, ValueError):
+                    pass
 
         try:
             start_all(0)
@@ -585,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.instructions:
             for name, extra in configs.items():
                 log(f"[proxy_bench] counting instructions under callgrind: {name} ...")
-                instructions[name] = instructions_per_request(bench, args, tmp, name, extra, programs.get(name))
+                instructions[name] = instructions_per_request(bench, args, tmp, name, extra)
                 log(f"[proxy_bench]   {name}: {instructions[name]['per_request'] / 1e6:.3f} M instructions per request")
 
         if not args.no_hook_timing:
@@ -616,11 +599,10 @@ def main(argv: list[str] | None = None) -> int:
           + ("; mitmdump pinned to CPU 0, nginx + wrk to CPU 1" if bench.pin else "; no CPU pinning"))
     if direct:
         print(f"- context: wrk straight at nginx (no proxy): {direct['rps']:.0f} req/s, p99 {direct['p99_ms']:.2f} ms")
-    for name, n in audited.items():
-        if name in runs:
-            measured = sum(r.get("requests") or 0 for r in runs[name])
-            print(f"- {name}: the addon audited {n} flows (from its JSON reports; wrk completed {measured} in the measured runs, "
-                  f"the rest are the warm-up and checks)")
+    if audited and "addon" in runs:
+        measured = sum(r.get("requests") or 0 for r in runs["addon"])
+        print(f"- the addon audited {sum(audited)} flows (from its JSON reports; wrk completed {measured} in the measured runs, "
+              f"the rest are the warm-up and checks)")
     for n in notes:
         print(f"- {n}")
     print()
@@ -685,11 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     if "noop-script" in ratios:
         print("- noop-script is context only: a script shaped like headeraudit's (the same two hooks) whose hooks do "
               "nothing: what mitmproxy itself spends on running such a script")
-    if "command" in ratios:
-        print("- command, command-fix: the `headeraudit` command (mitmdump with the addon as one of its own addons, "
-              "no script layer) in audit and fix mode; addon, addon-fix: `mitmdump -s addon/headeraudit_addon.py`")
-    for name, label in (("addon", "audit mode, -s script"), ("addon-fix", "fix mode, -s script"),
-                        ("command", "audit mode, headeraudit command"), ("command-fix", "fix mode, headeraudit command")):
+    for name, label in (("addon", "audit mode"), ("addon-fix", "fix mode")):
         r = paired.get(name)
         if r is not None:
             verdict = "PASS" if r >= TARGET_RATIO else "FAIL"

@@ -623,32 +623,6 @@ def test_script_modules_answer_every_event_lookup_and_only_the_addon_handles_eve
     assert [f for _, f in manager._iter_hooks(ns, hooks.UpdateHook([flow]))] == []
 
 
-async def test_the_headeraudit_command_runs_the_addon_as_one_of_mitmdumps_own_addons():
-    """`headeraudit` spares mitmproxy's script layer (ScriptLoader → Script → module → addon, walked
-    for each of a request's 8 events, ~1.2% of mitmdump's instructions per request): the addon is in
-    mitmdump's chain itself, once, just before the ScriptLoader, where a first `-s` script would run."""
-    from mitmproxy import hooks, options
-    from mitmproxy.addonmanager import traverse
-    from mitmproxy.proxy.layers.http import HttpResponseHeadersHook
-
-    from headeraudit.cli import master_class
-
-    master = master_class()(options.Options(), with_termlog=False, with_dumper=False)
-    try:
-        chain = master.addons.chain
-        audit = master.addons.get("headeraudit")
-        assert isinstance(audit, HeaderAudit)
-        assert chain.index(audit) + 1 == chain.index(master.addons.get("scriptloader"))
-        assert [a for a in traverse(chain) if isinstance(a, HeaderAudit)] == [audit]
-        assert master.options.headeraudit_mode == "audit"  # its options are declared before the command line is parsed
-        flow = tflow.tflow(resp=True)
-        handlers = [(a, f) for top in chain for a, f in master.addons._iter_hooks(top, HttpResponseHeadersHook(flow))]
-        assert (audit, audit.responseheaders) in handlers
-        assert [f for top in [audit] for _, f in master.addons._iter_hooks(top, hooks.UpdateHook([flow]))] == []
-    finally:
-        master._legacy_log_events.uninstall()
-
-
 async def test_raw_memo_reuses_the_engines_result_only_for_the_same_audited_lines(tmp_path):
     """The addon finds the engine's memoised result by the raw header lines (Engine.memo_key): lines
     no rule reads may differ, any audited byte may not; a stateful line (CORS) is never memoised."""

@@ -50,7 +50,6 @@ BUNDLED_RULES = REPO / "addon" / "headeraudit" / "rules.yaml"
 EXAMPLES = REPO / "examples"
 SCHEMA_PATH = REPO / "addon" / "headeraudit" / "report.schema.json"  # the report's JSON Schema (draft 2020-12)
 MITMDUMP = Path(sys.executable).parent / "mitmdump"
-HEADERAUDIT = Path(sys.executable).parent / "headeraudit"  # mitmdump with the addon as one of its own addons
 
 START_TIMEOUT = 20.0  # mitmdump usually listens within ~1 s; CI machines can be slow
 STOP_TIMEOUT = 15.0
@@ -283,11 +282,10 @@ def subprocess_env() -> dict[str, str]:
 class MitmDump:
     """One mitmdump process. Output (stdout and stderr, merged) is collected by a thread."""
 
-    def __init__(self, args: list[str], confdir: Path, *, listen: bool = True, cwd: Path = REPO,
-                 program: Path = MITMDUMP) -> None:
+    def __init__(self, args: list[str], confdir: Path, *, listen: bool = True, cwd: Path = REPO) -> None:
         self.confdir = confdir
         self.cacert = confdir / "mitmproxy-ca-cert.pem"
-        base = [str(program), "--set", f"confdir={confdir}"]
+        base = [str(MITMDUMP), "--set", f"confdir={confdir}"]
         if listen:
             base += ["--listen-host", "127.0.0.1", "--listen-port", "0"]
         self.argv = base + [str(a) for a in args]
@@ -398,9 +396,9 @@ class MitmDumpFactory:
         self.confdir.mkdir(exist_ok=True)
         self.started: list[MitmDump] = []
 
-    def start(self, *args: str | Path, wait: bool = True, program: Path = MITMDUMP) -> MitmDump:
-        """Start a listening mitmdump (or `program`, e.g. HEADERAUDIT) with `args`; by default wait for its port."""
-        proc = MitmDump([str(a) for a in args], self.confdir, program=program)
+    def start(self, *args: str | Path, wait: bool = True) -> MitmDump:
+        """Start a listening mitmdump with `args`; by default wait for its port."""
+        proc = MitmDump([str(a) for a in args], self.confdir)
         self.started.append(proc)
         if wait:
             proc.wait_listening()
