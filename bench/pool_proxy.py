@@ -16,7 +16,7 @@ import random
 import statistics
 import sys
 
-TARGET_RATIO = 0.97
+from proxy_bench import TARGET_RATIO  # this folder is on sys.path when run as a script
 
 
 def per_round_ratios(paths: list[str]) -> dict[str, list[float]]:

@@ -104,6 +104,21 @@ class _Rewritten:
 _LOWER_CASE_VERSIONS = (b"HTTP/2.0", b"HTTP/3")  # Response.is_http2, .is_http3
 
 
+def _encoder(response: http.Response) -> Callable[[tuple[str, str]], tuple[bytes, bytes]]:
+    """How new header lines are encoded for this response. HTTP/2 and HTTP/3 forbid upper-case
+    field names (RFC 9113 §8.2.1): mitmproxy would forward the new lines as spelled (breaking
+    the stream without normalize_outbound_headers, logging each header with it)."""
+    return _encode_pair_lower if response.data.http_version in _LOWER_CASE_VERSIONS else _encode_pair
+
+
+def _fix_metadata(applied: bool, done: _Rewritten, original: tuple) -> dict[str, Any]:
+    """flow.metadata["headeraudit_fix"]. The edit and finding dicts are shared with other flows
+    of the same rewrite (read-only by contract). The original lines are kept as mitmproxy held
+    them (raw bytes, the flow's own tuple): exact, and a flow with non-UTF-8 header bytes can
+    still be saved with -w (tnetstring refuses the surrogates a text form would carry)."""
+    return {"applied": applied, "edits": done.edit_dicts, "original_headers": original, "findings_after": done.after_dicts}
+
+
 class _FixRepeat:
     """Fix mode, for the responses that share an engine memo entry on one host: the Rewrite
     (and what follows from it) decided for the first of them, or None when nothing is fixed.
@@ -179,15 +194,11 @@ class _Replay:
             flow.marked = self.marked
         fix = self.fix
         if fix is not None:
-            done = fix.done
             headers = flow.response.headers
             original = headers.fields
             if self.live:
-                encode = _encode_pair_lower if flow.response.data.http_version in _LOWER_CASE_VERSIONS else _encode_pair
-                headers.fields = fix.apply(original, encode)
-            flow.metadata["headeraudit_fix"] = {
-                "applied": self.live, "edits": done.edit_dicts, "original_headers": original, "findings_after": done.after_dicts,
-            }
+                headers.fields = fix.apply(original, _encoder(flow.response))
+            flow.metadata["headeraudit_fix"] = _fix_metadata(self.live, fix.done, original)
 
 
 _DECODED_PAIRS = BoundedCache(8192, 4 << 20)  # (name, value) raw -> text
@@ -740,10 +751,7 @@ class HeaderAudit:
         if applied:
             # Untouched lines keep their raw bytes; only new lines are encoded. Assigning the
             # fields directly skips http.Headers' re-validation of every field.
-            # HTTP/2 and HTTP/3 forbid upper-case field names (RFC 9113 §8.2.1): mitmproxy would
-            # forward the new lines as spelled (breaking the stream without
-            # normalize_outbound_headers, logging each header with it).
-            encode = _encode_pair_lower if response.data.http_version in _LOWER_CASE_VERSIONS else _encode_pair
+            encode = _encoder(response)
             if repeat is not None:
                 response.headers.fields = repeat.apply(response.headers.fields, encode)
             else:
@@ -754,13 +762,7 @@ class HeaderAudit:
                 headers = _pairs(original)
             self.store.record_fix_preview(host, lambda: flow.request.pretty_url, applied, headers,
                                           lambda: rewrite.apply(headers))
-        # Shared with other flows of the same rewrite (read-only by contract). The original
-        # lines are kept as mitmproxy held them (raw bytes, this flow's own tuple): exact, and
-        # a flow with non-UTF-8 header bytes can still be saved with -w (tnetstring refuses
-        # the surrogates a text form would carry).
-        flow.metadata["headeraudit_fix"] = {
-            "applied": applied, "edits": done.edit_dicts, "original_headers": original, "findings_after": done.after_dicts,
-        }
+        flow.metadata["headeraudit_fix"] = _fix_metadata(applied, done, original)
         line = (FIX_COMMENT_PREFIX if applied else WOULD_FIX_COMMENT_PREFIX) + done.labels
         if self._fresh_comment is flow:  # the comment is only our annotation (the usual case)
             flow.comment = f"{flow.comment}\n{line}"
