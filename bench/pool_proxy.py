@@ -16,7 +16,7 @@ import random
 import statistics
 import sys
 
-from proxy_bench import TARGET_RATIO  # this folder is on sys.path when run as a script
+from proxy_bench import TARGET_RATIO, TWIN, bootstrap, unresolved_reason, verdict  # this folder is on sys.path when run as a script
 
 
 def per_round_ratios(paths: list[str]) -> dict[str, list[float]]:
@@ -31,12 +31,6 @@ def per_round_ratios(paths: list[str]) -> dict[str, list[float]]:
     return ratios
 
 
-def bootstrap(values: list[float], stat, draws: int, rng: random.Random) -> tuple[float, float]:
-    n = len(values)
-    dist = sorted(stat([values[rng.randrange(n)] for _ in range(n)]) for _ in range(draws))
-    return dist[int(0.05 * draws)], dist[int(0.95 * draws) - 1]
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", nargs="+", help="JSON files written by proxy_bench.py --json")
@@ -47,12 +41,21 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("| configuration | rounds | median | 90% interval | mean | 90% interval | rounds ≥ 97% |")
     print("|---|---:|---:|---|---:|---|---:|")
-    for name, values in per_round_ratios(args.runs).items():
+    pooled = per_round_ratios(args.runs)
+    for name, values in pooled.items():
         lo, hi = bootstrap(values, statistics.median, args.draws, rng)
         mlo, mhi = bootstrap(values, statistics.fmean, args.draws, rng)
         share = sum(v >= TARGET_RATIO for v in values) / len(values)
         print(f"| {name} | {len(values)} | {statistics.median(values) * 100:.1f}% | {lo * 100:.1f}–{hi * 100:.1f}% | "
               f"{statistics.fmean(values) * 100:.1f}% | {mlo * 100:.1f}–{mhi * 100:.1f}% | {share * 100:.0f}% |")
+    print()
+    for name, label in (("addon", "audit mode"), ("addon-fix", "fix mode")):
+        if name in pooled:
+            twin = pooled.get(TWIN)
+            word, lo, hi = verdict(pooled[name], twin, args.draws)
+            why = f" ({unresolved_reason(pooled[name], twin, lo, hi)})" if word == "UNRESOLVED" else ""
+            print(f"target ≥ {TARGET_RATIO * 100:.0f}%, {label}, pooled: {word}{why} (median {statistics.median(pooled[name]) * 100:.1f}%, "
+                  f"90% interval {lo * 100:.1f}–{hi * 100:.1f}%)")
     return 0
 
 

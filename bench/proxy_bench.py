@@ -15,7 +15,10 @@ round share a PYTHONHASHSEED (a new one each round, `--seed-base` + round): they
 by the code under test, not by how their dicts happen to be laid out. Slow drifts of a shared
 machine hit every configuration alike and no run pays for a start-up. Printed: per-run req/s,
 p99 and mitmdump's own CPU time per request, medians, and per configuration the median of its
-per-round ratios to bare (the verdict), with the range of the middle half of the rounds.
+per-round ratios to bare with its bootstrap 90% interval and the range of the middle half of
+the rounds. A second bare mitmdump (`bare-twin`) is the run's noise control. The verdict is
+PASS or FAIL only when the interval lies wholly on one side of the target, with at least 10
+rounds and a twin whose own interval holds 100%; otherwise UNRESOLVED.
 
 Throughput on a shared machine moves by several percent from minute to minute, more than
 the 3% the target allows. `--instructions` adds a measure that does not move: each
@@ -37,6 +40,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -52,6 +56,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 ADDON = os.path.join(REPO, "addon", "headeraudit_addon.py")
 TARGET_RATIO = 0.97
+TWIN = "bare-twin"  # a second bare mitmdump: what this run reads as a difference where there is none
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Bench page</title>
@@ -419,6 +424,42 @@ def _count_instructions(bench: Bench, args: argparse.Namespace, tmp: str, name: 
             "idle_per_second": per_second, "per_request": (loaded - per_second * busy) / args.instr_requests}
 
 
+def bootstrap(values: list[float], stat, draws: int, rng: random.Random) -> tuple[float, float]:
+    """A 90% bootstrap interval of stat(values)."""
+    n = len(values)
+    dist = sorted(stat([values[rng.randrange(n)] for _ in range(n)]) for _ in range(draws))
+    return dist[int(0.05 * draws)], dist[int(0.95 * draws) - 1]
+
+
+MIN_VERDICT_ROUNDS = 10
+
+
+def verdict(values: list[float], twin: list[float] | None = None, draws: int = 10000) -> tuple[str, float, float]:
+    """PASS or FAIL only when the 90% bootstrap interval of the median per-round ratio lies wholly
+    on one side of the target; otherwise UNRESOLVED: a point estimate on either side of a line
+    that the run's own noise spans says nothing, and a run should say so rather than call it.
+    Also UNRESOLVED with fewer than MIN_VERDICT_ROUNDS rounds (a bootstrap of a handful of values
+    is far too narrow), or when the bare twin's interval leaves out 100%: then bare itself was
+    off in this run and every ratio to it with it, by more than the intervals allow for.
+    Fixed seed: the same rounds give the same verdict."""
+    lo, hi = bootstrap(values, statistics.median, draws, random.Random(0))
+    if len(values) < MIN_VERDICT_ROUNDS:
+        return "UNRESOLVED", lo, hi
+    if twin and len(twin) >= MIN_VERDICT_ROUNDS:
+        tlo, thi = bootstrap(twin, statistics.median, draws, random.Random(0))
+        if not tlo <= 1.0 <= thi:
+            return "UNRESOLVED", lo, hi
+    return ("PASS" if lo >= TARGET_RATIO else "FAIL" if hi < TARGET_RATIO else "UNRESOLVED"), lo, hi
+
+
+def unresolved_reason(values: list[float], twin: list[float] | None, lo: float, hi: float) -> str:
+    if len(values) < MIN_VERDICT_ROUNDS:
+        return f"fewer than {MIN_VERDICT_ROUNDS} rounds"
+    if lo < TARGET_RATIO <= hi:
+        return "the interval straddles the line: these rounds cannot tell; more rounds might"
+    return "the bare twin's interval leaves out 100%: bare itself was off in this run"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=10, help="interleaved rounds per configuration (default 10)")
@@ -439,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs with taskset")
     ap.add_argument("--no-fix", action="store_true", help="skip the headeraudit_mode=fix column")
     ap.add_argument("--no-noop", action="store_true", help="skip the no-op script addon context column")
+    ap.add_argument("--no-twin", action="store_true", help="skip the second bare mitmdump (the run's own noise control)")
     ap.add_argument("--no-hook-timing", action="store_true",
                     help="skip the extra run that times the addon's hook inside mitmdump")
     ap.add_argument("--mitmdump", default=None, help="mitmdump to run (default: the one beside this interpreter)")
@@ -477,6 +519,8 @@ def main(argv: list[str] | None = None) -> int:
         with open(noop, "w") as fh:
             fh.write(NOOP_ADDON)
         configs["noop-script"] = ["-s", noop]
+    if not args.no_twin:
+        configs[TWIN] = []
     notes: list[str] = []
     runs: dict[str, list[dict]] = {}
     direct: dict | None = None
@@ -567,6 +611,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.instructions:
             for name, extra in configs.items():
+                if name == TWIN:  # a count repeats to ~0.1%: a twin would only repeat bare's
+                    continue
                 log(f"[proxy_bench] counting instructions under callgrind: {name} ...")
                 instructions[name] = instructions_per_request(bench, args, tmp, name, extra)
                 log(f"[proxy_bench]   {name}: {instructions[name]['per_request'] / 1e6:.3f} M instructions per request")
@@ -625,19 +671,23 @@ def main(argv: list[str] | None = None) -> int:
            for n, rs in runs.items() for r in rs if r["non2xx"] or r["socket_errors"]]
     for b in bad:
         print(f"- WARNING {b}")
-    ratios, paired, spread = {}, {}, {}
+    ratios, paired, spread, judged = {}, {}, {}, {}
+    ratio_rounds = {n: [a["rps"] / b["rps"] for a, b in zip(runs[n], runs["bare"])] for n in names if n != "bare"}
+    twin_rounds = ratio_rounds.get(TWIN)
     for n in names:
         if n == "bare":
             continue
         ratios[n] = med[n]["rps"] / med["bare"]["rps"]
-        per_round = sorted(a["rps"] / b["rps"] for a, b in zip(runs[n], runs["bare"]))
+        per_round = sorted(ratio_rounds[n])
         paired[n] = statistics.median(per_round)
+        judged[n] = verdict(per_round, None if n == TWIN else twin_rounds)
         quarter = len(per_round) // 4
         spread[n] = (per_round[quarter], per_round[-1 - quarter])
         lat = med[n]["p99_ms"] / med["bare"]["p99_ms"]
         c_n, c_b = med[n]["cpu_us_per_req"], med["bare"]["cpu_us_per_req"]
         extra = (f", mitmdump CPU per request {c_n / c_b:.2f}× ({c_n - c_b:+.0f} µs)" if c_n and c_b else "")
-        print(f"- {n}/bare: throughput, median of the per-round ratios **{paired[n] * 100:.1f}%** (middle half of the rounds "
+        print(f"- {n}/bare: throughput, median of the per-round ratios **{paired[n] * 100:.1f}%** (bootstrap 90% interval "
+              f"{judged[n][1] * 100:.1f}–{judged[n][2] * 100:.1f}%; middle half of the rounds "
               f"{spread[n][0] * 100:.1f}–{spread[n][1] * 100:.1f}%; ratio of the medians {ratios[n] * 100:.1f}%), "
               f"p99 latency {lat:.2f}×{extra}")
     print()
@@ -667,18 +717,24 @@ def main(argv: list[str] | None = None) -> int:
     if "noop-script" in ratios:
         print("- noop-script is context only: a script shaped like headeraudit's (the same two hooks) whose hooks do "
               "nothing: what mitmproxy itself spends on running such a script")
+    if TWIN in ratios:
+        print(f"- {TWIN} is the run's noise control: a second bare mitmdump, the same in every respect. It measured "
+              f"{paired[TWIN] * 100:.1f}% of bare ({judged[TWIN][1] * 100:.1f}–{judged[TWIN][2] * 100:.1f}%); "
+              f"a difference of that size between two configurations is this run's noise")
     for name, label in (("addon", "audit mode"), ("addon-fix", "fix mode")):
         r = paired.get(name)
         if r is not None:
-            verdict = "PASS" if r >= TARGET_RATIO else "FAIL"
+            word, lo, hi = judged[name]
             instr = ""
             if instructions.get(name) and instructions.get("bare"):
                 instr = f"; instructions per request {(instructions[name]['per_request'] / instructions['bare']['per_request'] - 1) * 100:+.2f}%"
-            print(f"target ≥ {TARGET_RATIO * 100:.0f}%, {label}: {verdict} ({name}/bare req/s, median of "
-                  f"{len(runs[name])} per-round ratios = {r * 100:.1f}%{instr})")
+            why = f" ({unresolved_reason(ratio_rounds[name], twin_rounds, lo, hi)}; pool runs with pool_proxy.py)" if word == "UNRESOLVED" else ""
+            print(f"target ≥ {TARGET_RATIO * 100:.0f}%, {label}: {word}{why} ({name}/bare req/s, median of "
+                  f"{len(runs[name])} per-round ratios = {r * 100:.1f}%, 90% interval {lo * 100:.1f}–{hi * 100:.1f}%{instr})")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"runs": runs, "median": med, "ratios": ratios, "paired_ratios": paired, "direct": direct,
+            json.dump({"runs": runs, "median": med, "ratios": ratios, "paired_ratios": paired,
+                       "verdicts": {n: {"verdict": v[0], "low": v[1], "high": v[2]} for n, v in judged.items()}, "direct": direct,
                        "notes": notes, "hook": hook, "instructions": instructions}, fh, indent=2)
     return 0
 
