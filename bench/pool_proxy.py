@@ -16,7 +16,7 @@ import random
 import statistics
 import sys
 
-from proxy_bench import TARGET_RATIO, TWIN, bootstrap, unresolved_reason, verdict  # this folder is on sys.path when run as a script
+from proxy_bench import TARGET_RATIO, TWIN, bootstrap, verdict  # this folder is on sys.path when run as a script
 
 
 def per_round_ratios(paths: list[str]) -> dict[str, list[float]]:
@@ -51,9 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for name, label in (("addon", "audit mode"), ("addon-fix", "fix mode")):
         if name in pooled:
-            twin = pooled.get(TWIN)
-            word, lo, hi = verdict(pooled[name], twin, args.draws)
-            why = f" ({unresolved_reason(pooled[name], twin, lo, hi)})" if word == "UNRESOLVED" else ""
+            word, lo, hi, why = verdict(pooled[name], pooled.get(TWIN), args.draws)
+            why = f" ({why})" if why else ""
             print(f"target ≥ {TARGET_RATIO * 100:.0f}%, {label}, pooled: {word}{why} (median {statistics.median(pooled[name]) * 100:.1f}%, "
                   f"90% interval {lo * 100:.1f}–{hi * 100:.1f}%)")
     return 0

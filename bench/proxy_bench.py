@@ -51,6 +51,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from typing import NamedTuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -434,7 +435,14 @@ def bootstrap(values: list[float], stat, draws: int, rng: random.Random) -> tupl
 MIN_VERDICT_ROUNDS = 10
 
 
-def verdict(values: list[float], twin: list[float] | None = None, draws: int = 10000) -> tuple[str, float, float]:
+class Verdict(NamedTuple):
+    word: str  # PASS, FAIL or UNRESOLVED
+    low: float  # the 90% interval of the median per-round ratio
+    high: float
+    why: str  # why UNRESOLVED ("" otherwise)
+
+
+def verdict(values: list[float], twin: list[float] | None = None, draws: int = 10000) -> Verdict:
     """PASS or FAIL only when the 90% bootstrap interval of the median per-round ratio lies wholly
     on one side of the target; otherwise UNRESOLVED: a point estimate on either side of a line
     that the run's own noise spans says nothing, and a run should say so rather than call it.
@@ -444,20 +452,16 @@ def verdict(values: list[float], twin: list[float] | None = None, draws: int = 1
     Fixed seed: the same rounds give the same verdict."""
     lo, hi = bootstrap(values, statistics.median, draws, random.Random(0))
     if len(values) < MIN_VERDICT_ROUNDS:
-        return "UNRESOLVED", lo, hi
+        return Verdict("UNRESOLVED", lo, hi, f"fewer than {MIN_VERDICT_ROUNDS} rounds")
     if twin and len(twin) >= MIN_VERDICT_ROUNDS:
         tlo, thi = bootstrap(twin, statistics.median, draws, random.Random(0))
         if not tlo <= 1.0 <= thi:
-            return "UNRESOLVED", lo, hi
-    return ("PASS" if lo >= TARGET_RATIO else "FAIL" if hi < TARGET_RATIO else "UNRESOLVED"), lo, hi
-
-
-def unresolved_reason(values: list[float], twin: list[float] | None, lo: float, hi: float) -> str:
-    if len(values) < MIN_VERDICT_ROUNDS:
-        return f"fewer than {MIN_VERDICT_ROUNDS} rounds"
-    if lo < TARGET_RATIO <= hi:
-        return "the interval straddles the line: these rounds cannot tell; more rounds might"
-    return "the bare twin's interval leaves out 100%: bare itself was off in this run"
+            return Verdict("UNRESOLVED", lo, hi, "the bare twin's interval leaves out 100%: bare itself was off in this run")
+    if lo >= TARGET_RATIO:
+        return Verdict("PASS", lo, hi, "")
+    if hi < TARGET_RATIO:
+        return Verdict("FAIL", lo, hi, "")
+    return Verdict("UNRESOLVED", lo, hi, "the interval straddles the line: these rounds cannot tell; more rounds might")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -687,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
         c_n, c_b = med[n]["cpu_us_per_req"], med["bare"]["cpu_us_per_req"]
         extra = (f", mitmdump CPU per request {c_n / c_b:.2f}× ({c_n - c_b:+.0f} µs)" if c_n and c_b else "")
         print(f"- {n}/bare: throughput, median of the per-round ratios **{paired[n] * 100:.1f}%** (bootstrap 90% interval "
-              f"{judged[n][1] * 100:.1f}–{judged[n][2] * 100:.1f}%; middle half of the rounds "
+              f"{judged[n].low * 100:.1f}–{judged[n].high * 100:.1f}%; middle half of the rounds "
               f"{spread[n][0] * 100:.1f}–{spread[n][1] * 100:.1f}%; ratio of the medians {ratios[n] * 100:.1f}%), "
               f"p99 latency {lat:.2f}×{extra}")
     print()
@@ -719,22 +723,22 @@ def main(argv: list[str] | None = None) -> int:
               "nothing: what mitmproxy itself spends on running such a script")
     if TWIN in ratios:
         print(f"- {TWIN} is the run's noise control: a second bare mitmdump, the same in every respect. It measured "
-              f"{paired[TWIN] * 100:.1f}% of bare ({judged[TWIN][1] * 100:.1f}–{judged[TWIN][2] * 100:.1f}%); "
+              f"{paired[TWIN] * 100:.1f}% of bare ({judged[TWIN].low * 100:.1f}–{judged[TWIN].high * 100:.1f}%); "
               f"a difference of that size between two configurations is this run's noise")
     for name, label in (("addon", "audit mode"), ("addon-fix", "fix mode")):
         r = paired.get(name)
         if r is not None:
-            word, lo, hi = judged[name]
+            word, lo, hi, why = judged[name]
             instr = ""
             if instructions.get(name) and instructions.get("bare"):
                 instr = f"; instructions per request {(instructions[name]['per_request'] / instructions['bare']['per_request'] - 1) * 100:+.2f}%"
-            why = f" ({unresolved_reason(ratio_rounds[name], twin_rounds, lo, hi)}; pool runs with pool_proxy.py)" if word == "UNRESOLVED" else ""
+            why = f" ({why}; pool runs with pool_proxy.py)" if why else ""
             print(f"target ≥ {TARGET_RATIO * 100:.0f}%, {label}: {word}{why} ({name}/bare req/s, median of "
                   f"{len(runs[name])} per-round ratios = {r * 100:.1f}%, 90% interval {lo * 100:.1f}–{hi * 100:.1f}%{instr})")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"runs": runs, "median": med, "ratios": ratios, "paired_ratios": paired,
-                       "verdicts": {n: {"verdict": v[0], "low": v[1], "high": v[2]} for n, v in judged.items()}, "direct": direct,
+                       "verdicts": {n: {"verdict": v.word, "low": v.low, "high": v.high} for n, v in judged.items()}, "direct": direct,
                        "notes": notes, "hook": hook, "instructions": instructions}, fh, indent=2)
     return 0
 
