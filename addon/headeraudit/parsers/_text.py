@@ -31,7 +31,7 @@ def ascii_lower(s: str) -> str:
     return s.lower() if s.isascii() else s.translate(_ASCII_LOWER)
 
 
-def clip(s: str, limit: int = _CLIP) -> str:
+def shown(s: str, limit: int = _CLIP) -> str:
     """repr() of at most `limit` characters, for one-line problem details on huge values."""
     if len(s) > limit:
         return repr(s[:limit]) + f"…(+{len(s) - limit} chars)"

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ._text import ascii_lower, clip
+from ._text import ascii_lower, shown
 from .problems import Problem
 
 __all__ = ["SetCookie", "parse_set_cookie"]
@@ -115,11 +115,11 @@ class SetCookie:
         """
         lname = ascii_lower(self.name[:13])
         out: list[Problem] = []
-        who = clip(self.name)
+        who = shown(self.name)
         if not self.name:
             # §5.7: a nameless cookie whose value looks prefixed is dropped (prefix spoofing).
             if ascii_lower(self.value[:9]).startswith(_PREFIXES):
-                out.append(Problem("prefix.nameless", f"nameless cookie with value {clip(self.value)}", True))
+                out.append(Problem("prefix.nameless", f"nameless cookie with value {shown(self.value)}", True))
             return tuple(out)
         host = lname.startswith("__host-")
         http = lname.startswith("__http-") or lname.startswith("__host-http-")
@@ -149,7 +149,7 @@ def parse_set_cookie(line: str) -> SetCookie:
     if not eq:
         # §5.6 step 3: no "=" means an empty name and the whole pair as value.
         name, value = "", pair
-        problems.append(Problem("cookie.no_equals", f"no '=' in name-value pair {clip(pair.strip(_WSP))}"))
+        problems.append(Problem("cookie.no_equals", f"no '=' in name-value pair {shown(pair.strip(_WSP))}"))
     name = name.strip(_WSP)
     value = value.strip(_WSP)
     if not name and not value:
@@ -182,18 +182,18 @@ def parse_set_cookie(line: str) -> SetCookie:
         elif aname == "samesite":
             samesite = ascii_lower(aval)
             if samesite not in _SAMESITE_VALUES:
-                problems.append(Problem("samesite.invalid", f"SameSite value {clip(aval)} is not Strict/Lax/None"))
+                problems.append(Problem("samesite.invalid", f"SameSite value {shown(aval)} is not Strict/Lax/None"))
         elif aname == "expires":
             parsed = parse_cookie_date(aval)
             if parsed is None:
-                problems.append(Problem("expires.invalid", f"Expires {clip(aval)} is not a cookie-date"))
+                problems.append(Problem("expires.invalid", f"Expires {shown(aval)} is not a cookie-date"))
             else:
                 expires = parsed
         elif aname == "max-age":
             if _MAX_AGE.fullmatch(aval):  # at most 1024 digits here, so int() is cheap
                 max_age = int(aval)
             else:
-                problems.append(Problem("max_age.invalid", f"Max-Age {clip(aval)} is not an integer"))
+                problems.append(Problem("max_age.invalid", f"Max-Age {shown(aval)} is not an integer"))
         elif aname == "domain":
             if aval:  # §5.6.3: an empty Domain SHOULD be ignored
                 domain = ascii_lower(aval[1:] if aval.startswith(".") else aval)
@@ -204,6 +204,6 @@ def parse_set_cookie(line: str) -> SetCookie:
             else:
                 path = None
                 if aval:
-                    problems.append(Problem("path.invalid", f"Path {clip(aval)} does not start with '/'"))
+                    problems.append(Problem("path.invalid", f"Path {shown(aval)} does not start with '/'"))
 
     return SetCookie(name, value, secure, httponly, samesite, domain, path, expires, max_age, tuple(problems))

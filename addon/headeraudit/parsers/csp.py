@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from ._text import as_lines, ascii_lower, clip
+from ._text import as_lines, ascii_lower, shown
 from .problems import Problem
 
-__all__ = ["FALLBACKS", "Policy", "allows", "parse_csp", "scheme_of"]
+__all__ = ["FALLBACKS", "Policy", "Sources", "allows", "parse_csp", "scheme_of"]
 
 # Infra "ASCII whitespace": TAB, LF, FF, CR, SPACE. Not str.split(): that also splits on VT,
 # \x1c-\x1f and Unicode spaces, which browsers keep inside the token.
@@ -139,6 +140,15 @@ _SCRIPT_DIRECTIVES = frozenset({"script-src", "script-src-elem", "script-src-att
 _NONCE_HASH_PREFIXES = ("'nonce-", "'sha256-", "'sha384-", "'sha512-")
 
 
+class Sources(NamedTuple):
+    """A directive's source list as `allows` reads it: lower-cased tokens, built once per policy
+    (a proxy asks many questions of one policy), and whether it holds a nonce or hash."""
+
+    tokens: frozenset[str]
+    nonce_or_hash: bool
+    strict_dynamic: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """One serialized policy. Several policies in one response are each enforced (§2.2.2)."""
@@ -146,19 +156,37 @@ class Policy:
     raw: str
     directives: dict[str, tuple[str, ...]] = field(hash=False)  # keeps Policy hashable
     problems: tuple[Problem, ...]
+    sources: dict[str, Sources] = field(init=False, hash=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        sources = {}
+        for name, tokens in self.directives.items():
+            lowered = frozenset(ascii_lower(t) for t in tokens)
+            sources[name] = Sources(
+                lowered, any(t.startswith(_NONCE_HASH_PREFIXES) for t in lowered), "'strict-dynamic'" in lowered
+            )
+        object.__setattr__(self, "sources", sources)
 
     def has(self, name: str) -> bool:
         """The directive is literally present (no fallback)."""
         return ascii_lower(name) in self.directives
 
-    def effective(self, name: str) -> tuple[str, ...] | None:
-        """Tokens of the first present directive of `name`'s fallback list; None = unrestricted."""
+    def governing(self, name: str) -> str | None:
+        """The present directive that governs `name` (§6.8.3 fallback list); None = unrestricted."""
         name = ascii_lower(name)
         for candidate in FALLBACKS.get(name, (name,)):
-            tokens = self.directives.get(candidate)
-            if tokens is not None:
-                return tokens
+            if candidate in self.directives:
+                return candidate
         return None
+
+    def effective(self, name: str) -> tuple[str, ...] | None:
+        """Tokens of the first present directive of `name`'s fallback list; None = unrestricted."""
+        governing = self.governing(name)
+        return None if governing is None else self.directives[governing]
+
+    def effective_sources(self, name: str) -> Sources | None:
+        governing = self.governing(name)
+        return None if governing is None else self.sources[governing]
 
 
 def scheme_of(token: str) -> str | None:
@@ -215,13 +243,13 @@ def _parse_policy(text: str) -> Policy | None:
         if not token.isascii():
             # §2.2.1 step 2.2: a non-ASCII directive is skipped entirely, so its name falls back.
             problems.append(
-                Problem("syntax.non_ascii", f"directive {clip(_WS_RUN.split(token, 1)[0])} ignored: non-ASCII")
+                Problem("syntax.non_ascii", f"directive {shown(_WS_RUN.split(token, 1)[0])} ignored: non-ASCII")
             )
             continue
         parts = _WS_RUN.split(token)
         name = parts[0].lower()
         if not _DIRECTIVE_NAME.fullmatch(name):
-            problems.append(Problem("directive.invalid_name", f"directive name {clip(parts[0])} is invalid"))
+            problems.append(Problem("directive.invalid_name", f"directive name {shown(parts[0])} is invalid"))
             continue
         if name in directives:
             # §2.2.1 step 2.5: only the first occurrence counts.
@@ -248,7 +276,7 @@ def _source_list(name: str, values: list[str], problems: list[Problem]) -> tuple
     for value in values:
         source = _normalise_source(value)
         if source is None:
-            problems.append(Problem("source.invalid", f"{name}: {clip(value)} is not a source expression"))
+            problems.append(Problem("source.invalid", f"{name}: {shown(value)} is not a source expression"))
             continue
         if source == "'none'":
             has_none = True
@@ -292,18 +320,15 @@ def allows(policy: Policy, directive: str, source: str) -> bool:
     - "*" is never treated as matching data:, blob: or keywords (CSP3 "does url match
       expression in origin with redirect count" excludes them from "*").
     """
-    tokens = policy.effective(directive)
-    if tokens is None:
+    sources = policy.effective_sources(directive)
+    if sources is None:
         return True
     wanted = ascii_lower(source.strip(_ASCII_WS))
-    listed = {ascii_lower(t) for t in tokens}
-    if wanted not in listed:
+    if wanted not in sources.tokens:
         return False
-    strict = ascii_lower(directive) in _SCRIPT_DIRECTIVES and "'strict-dynamic'" in listed
+    strict = sources.strict_dynamic and ascii_lower(directive) in _SCRIPT_DIRECTIVES
     if wanted == "'unsafe-inline'":
-        if strict:
-            return False
-        return not any(t.startswith(_NONCE_HASH_PREFIXES) for t in listed)
+        return not strict and not sources.nonce_or_hash
     if strict and (wanted == "'self'" or not wanted.startswith("'")):
         return False
     return True

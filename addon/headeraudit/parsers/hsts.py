@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ._text import OWS, TOKEN, ascii_lower, clip, split_outside_quotes, unquote
+from ._text import OWS, TOKEN, ascii_lower, shown, split_outside_quotes, unquote
 from .problems import Problem
 
 __all__ = ["Hsts", "parse_hsts"]
@@ -89,7 +89,7 @@ def parse_hsts(value: str) -> Hsts:
         name = name.rstrip(OWS)
         raw = raw.strip(OWS)
         if not TOKEN.fullmatch(name):
-            problems.append(Problem("syntax", f"directive name {clip(name)} is not a token", True))
+            problems.append(Problem("syntax", f"directive name {shown(name)} is not a token", True))
             continue
         lname = ascii_lower(name)
 
@@ -112,8 +112,8 @@ def parse_hsts(value: str) -> Hsts:
                 if max_age == 0:
                     problems.append(Problem("max_age.zero", "max-age=0 tells the UA to forget this host"))
             else:
-                shown = clip(raw) if eq else "no value"
-                problems.append(Problem("max_age.invalid", f"max-age value {shown} is not delta-seconds", True))
+                value_text = shown(raw) if eq else "no value"
+                problems.append(Problem("max_age.invalid", f"max-age value {value_text} is not delta-seconds", True))
         elif lname in ("includesubdomains", "preload"):
             if lname == "includesubdomains":
                 include_subdomains = True
@@ -121,13 +121,13 @@ def parse_hsts(value: str) -> Hsts:
                 preload = True
             if eq:
                 # §6.1.2 includeSubDomains is valueless; preload comes from hstspreload, also valueless.
-                problems.append(Problem("directive.unexpected_value", f"{name} takes no value, got {clip(raw)}"))
+                problems.append(Problem("directive.unexpected_value", f"{name} takes no value, got {shown(raw)}"))
         else:
             # §6.1: "UAs MUST ignore any STS header field directives not recognized".
-            problems.append(Problem("directive.unknown", f"unknown directive {clip(name)}"))
+            problems.append(Problem("directive.unknown", f"unknown directive {shown(name)}"))
 
         if eq and not ok and lname != "max-age":
-            problems.append(Problem("syntax", f"{name} value {clip(raw)} is neither token nor quoted-string", True))
+            problems.append(Problem("syntax", f"{name} value {shown(raw)} is neither token nor quoted-string", True))
 
     if "max-age" not in seen:
         problems.append(Problem("max_age.missing", "no max-age directive (§6.1.1 REQUIRED)", True))

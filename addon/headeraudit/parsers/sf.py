@@ -10,10 +10,10 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from ._text import as_lines, clip
+from ._text import as_lines, shown
 from .problems import Problem
 
-__all__ = ["SfItem", "Token", "parse_item", "parse_token_header"]
+__all__ = ["SfItem", "Token", "parse_item", "parse_sf_token", "parse_token_header", "unknown_token"]
 
 # §4.2.4: sign, integer part, optional "." and fraction; length limits are checked after.
 _NUMBER = re.compile(r"-?([0-9]+)(?:(\.)([0-9]*))?")
@@ -131,12 +131,13 @@ def parse_item(text: str) -> SfItem:
     while i < n and text[i] == " ":
         i += 1
     if i != n:
-        raise _fail(f"unexpected {clip(text[i:], 20)} after the item", i)
+        raise _fail(f"unexpected {shown(text[i:], 20)} after the item", i)
     return SfItem(value, tuple(params.items()))
 
 
-def parse_token_header(values: Sequence[str], allowed: Collection[str]) -> tuple[str | None, tuple[Problem, ...]]:
-    """Parse an Item header whose value must be one of `allowed` tokens; never raises.
+def parse_sf_token(values: Sequence[str]) -> tuple[str | None, tuple[Problem, ...]]:
+    """Parse an Item header whose value must be a token; never raises. (token, ()) when it is
+    one; (None, problems) when the header is not a structured Item or not a token.
 
     Field lines are combined with ", " first (RFC 8941 §4.2), so a header sent twice is not an
     Item and fails: per the spec, and as browsers do for COOP/COEP, it is then ignored entirely.
@@ -149,12 +150,21 @@ def parse_token_header(values: Sequence[str], allowed: Collection[str]) -> tuple
     try:
         item = parse_item(text)
     except ValueError as exc:
-        return None, (Problem("sf.invalid", f"not a structured Item ({exc}): {clip(text)}", True),)
+        return None, (Problem("sf.invalid", f"not a structured Item ({exc}): {shown(text)}", True),)
     if not isinstance(item.value, Token):
-        shown = repr(item.value)
-        shown = shown if len(shown) <= 60 else shown[:60] + "…"
-        return None, (Problem("sf.not_token", f"value {shown} is not a token", True),)
-    token = str(item.value)
-    if token not in allowed:
-        return token, (Problem("sf.unknown_value", f"unknown value {clip(token)}", True),)
-    return token, ()
+        value = repr(item.value)
+        value = value if len(value) <= 60 else value[:60] + "…"
+        return None, (Problem("sf.not_token", f"value {value} is not a token", True),)
+    return str(item.value), ()
+
+
+def parse_token_header(values: Sequence[str], allowed: Collection[str]) -> tuple[str | None, tuple[Problem, ...]]:
+    """parse_sf_token, plus a fatal problem when the token is not one of `allowed`."""
+    token, problems = parse_sf_token(values)
+    if token is not None and token not in allowed:
+        return token, (unknown_token(token),)
+    return token, problems
+
+
+def unknown_token(token: str) -> Problem:
+    return Problem("sf.unknown_value", f"unknown value {shown(token)}", True)

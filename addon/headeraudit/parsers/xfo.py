@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._text import OWS, as_lines, ascii_lower, clip, split_outside_quotes
+from ._text import OWS, as_lines, ascii_lower, shown, split_outside_quotes
 from .problems import Problem
 
 __all__ = ["FrameOptions", "parse_xfo"]
@@ -43,13 +43,13 @@ def parse_xfo(values: Sequence[str]) -> FrameOptions:
     distinct = tuple(dict.fromkeys(ascii_lower(v) for v in raw))
     problems: list[Problem] = []
     if len(raw) > len(distinct):
-        problems.append(Problem("xfo.repeated", f"value repeated: {clip(', '.join(raw))}"))
+        problems.append(Problem("xfo.repeated", f"value repeated: {shown(', '.join(raw))}"))
 
     if len(distinct) > 1:
         if _KNOWN.intersection(distinct):
-            problems.append(Problem("xfo.conflict", f"conflicting values {clip(', '.join(distinct))}: all framing blocked"))
+            problems.append(Problem("xfo.conflict", f"conflicting values {shown(', '.join(distinct))}: all framing blocked"))
             return FrameOptions(distinct, "conflict", tuple(problems))
-        problems.append(Problem("xfo.invalid", f"values {clip(', '.join(distinct))} are not recognised"))
+        problems.append(Problem("xfo.invalid", f"values {shown(', '.join(distinct))} are not recognised"))
         return FrameOptions(distinct, "invalid", tuple(problems))
 
     value = distinct[0]
@@ -61,7 +61,7 @@ def parse_xfo(values: Sequence[str]) -> FrameOptions:
         problems.append(Problem("xfo.allowall", "ALLOWALL disables the protection"))
         return FrameOptions(distinct, "allowall", tuple(problems))
     if value.startswith("allow-from"):
-        problems.append(Problem("xfo.allow_from", f"{clip(value)} is obsolete and ignored; use CSP frame-ancestors"))
+        problems.append(Problem("xfo.allow_from", f"{shown(value)} is obsolete and ignored; use CSP frame-ancestors"))
     else:
-        problems.append(Problem("xfo.invalid", f"{clip(value)} is not DENY or SAMEORIGIN"))
+        problems.append(Problem("xfo.invalid", f"{shown(value)} is not DENY or SAMEORIGIN"))
     return FrameOptions(distinct, "invalid", tuple(problems))
