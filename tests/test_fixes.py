@@ -6,8 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from headeraudit.engine import Engine, ResponseView
-from headeraudit.fixes import Fixer
+from dataclasses import dataclass
+
+from auditing import assess, decoded, encoded, findings, fix_auditor
+from headeraudit.audit import Auditor
 from headeraudit.parsers.cookies import parse_set_cookie
 from headeraudit.rules import load_ruleset
 
@@ -19,12 +21,21 @@ def ruleset():
     return load_ruleset()
 
 
+@dataclass
+class Fixed:
+    edits: tuple
+    headers: list[tuple[str, str]]
+
+
 def run(ruleset, headers, scheme="https", host="www.example.com", status=200, opt_in=False):
-    engine, fixer = Engine(ruleset), Fixer(ruleset, opt_in=opt_in)
-    before = engine.evaluate(ResponseView(scheme, host, "/", "GET", status, headers))
-    result = fixer.fix(before, headers, scheme, host)
-    after = engine.evaluate(ResponseView(scheme, host, "/", "GET", status, list(result.headers)))
-    return fixer, before, result, after
+    """Fix mode's outcome, the rewrite applied as the proxy applies it (to every line of the
+    response), and a fresh audit of the fixed response."""
+    auditor = fix_auditor(ruleset, fix_opt_in=opt_in)
+    outcome = assess(auditor, headers, scheme=scheme, host=host, status=status)
+    lines = encoded(headers)
+    fixed = outcome.fix.rewrite.apply(lines) if outcome.fix else lines
+    after = findings(Auditor(ruleset), decoded(fixed), scheme=scheme, host=host, status=status)
+    return auditor, outcome.findings, Fixed(outcome.fix.edits if outcome.fix else (), decoded(fixed)), after
 
 
 def header(result, name):
@@ -124,57 +135,46 @@ def test_no_findings_no_edits(ruleset):
 )
 def test_fixes_are_closed_and_idempotent(ruleset, headers, scheme, status, opt_in):
     """Auditing a fixed response shows no finding of any rule whose fix applies; fixing again changes nothing."""
-    fixer, _, result, after = run(ruleset, headers, scheme=scheme, status=status, opt_in=opt_in)
-    leftover = [f for f in after if fixer.fixable(f.rule)]
+    auditor, _, result, after = run(ruleset, headers, scheme=scheme, status=status, opt_in=opt_in)
+    leftover = [f for f in after if auditor.fixer.fixable(f.rule)]
     assert leftover == [], (leftover, result.headers)
-    again = fixer.fix(after, result.headers, scheme, "www.example.com")
-    assert again.edits == () and again.headers == result.headers
+    again = assess(auditor, result.headers, scheme=scheme, status=status)
+    assert again.fix is None, again.fix
 
 
-# ---------------------------------------------------------------- planned once, applied per response
+# ---------------------------------------------------------------- one rewrite, applied to each response
 
-def test_rewrite_is_shared_for_the_same_findings_and_touched_lines_and_keeps_other_lines(ruleset):
-    engine, fixer = Engine(ruleset), Fixer(ruleset)
+def test_responses_differing_only_in_lines_no_verdict_reads_share_one_outcome(ruleset):
+    """Date, ETag and the like change on every response; no rule, grade test or fix reads them,
+    so the outcome (and its rewrite) is the same, and applying it keeps each response's own."""
+    auditor = fix_auditor(ruleset)
     first = [("Date", "Mon, 23 Nov 2026 10:00:00 GMT"), ("Content-Type", "text/html"), ("X-Powered-By", "PHP/8"), ("ETag", '"1"')]
     second = [("Date", "Mon, 23 Nov 2026 10:00:01 GMT"), ("Content-Type", "text/html"), ("X-Powered-By", "PHP/8"), ("ETag", '"2"')]
-    findings = engine.evaluate(ResponseView("https", "www.example.com", "/", "GET", 200, first))
-    assert engine.evaluate(ResponseView("https", "www.example.com", "/", "GET", 200, second)) is findings  # the engine memo
-    a = fixer.rewrite(findings, first, "https", "www.example.com")
-    b = fixer.rewrite(findings, second, "https", "www.example.com")
-    assert a is b, "Date and ETag are not touched by any fix: one rewrite serves both"
-    fixed = a.apply(second)
-    assert fixed[:3] == (("Date", "Mon, 23 Nov 2026 10:00:01 GMT"), ("Content-Type", "text/html"), ("ETag", '"2"'))
+    assert assess(auditor, first) == assess(auditor, second)
+    fixed = decoded(assess(auditor, first).fix.rewrite.apply(encoded(second)))
+    assert fixed[:3] == [("Date", "Mon, 23 Nov 2026 10:00:01 GMT"), ("Content-Type", "text/html"), ("ETag", '"2"')]
     assert ("X-Powered-By", "PHP/8") not in fixed and any(n == "Content-Security-Policy" for n, _ in fixed)
-    # A touched line that differs (another X-Powered-By value) gets its own rewrite.
-    third = [*second[:2], ("X-Powered-By", "PHP/7"), second[3]]
-    assert fixer.rewrite(findings, third, "https", "www.example.com") is not a
-    # Another host may have its own fix values: its own plan.
-    assert fixer.rewrite(findings, second, "https", "api.example.com") is not a
 
 
-def test_splice_keeps_raw_lines_for_untouched_headers_and_encodes_only_new_ones(ruleset):
-    engine, fixer = Engine(ruleset), Fixer(ruleset)
-    text = [("Content-Type", "text/html"), ("Server", "Apache/2.4.1 (Unix)"), ("X-Odd", "caf\udce9")]
-    raw = [(b"Content-Type", b"text/html"), (b"Server", b"Apache/2.4.1 (Unix)"), (b"X-Odd", b"caf\xe9")]
-    findings = engine.evaluate(ResponseView("https", "h.example", "/", "GET", 200, text))
-    rewrite, positions = fixer.locate(findings, text, "https", "h.example")
-    assert positions == [1]  # only Server is touched (removed)
-    out = rewrite.encoded(lambda p: (p[0].encode(), p[1].encode())).splice(raw, positions)
+def test_a_rewritten_cookie_keeps_its_own_value_whatever_value_the_rewrite_was_planned_on(ruleset):
+    """Session cookies carry a fresh value per response; the rewrite keeps the name=value pair of
+    the line it rewrites and only changes the attributes (canonical.py: values are not judged)."""
+    auditor = fix_auditor(ruleset)
+    base = [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store")]
+    one = assess(auditor, [*base, ("Set-Cookie", "sessionid=AAAA; Path=/")])
+    two = assess(auditor, [*base, ("Set-Cookie", "sessionid=BBBB; Path=/")])
+    assert one == two
+    fixed = decoded(one.fix.rewrite.apply(encoded([*base, ("Set-Cookie", "sessionid=BBBB; Path=/")])))
+    assert ("Set-Cookie", "sessionid=BBBB; Path=/; Secure; HttpOnly; SameSite=Lax") in fixed
+    assert "BBBB" not in str(one.fix.edit_dicts) and "AAAA" not in str(one.fix.edit_dicts)  # values are never kept
+
+
+def test_untouched_lines_keep_their_raw_bytes_and_new_lines_are_lower_case_on_http2(ruleset):
+    auditor = fix_auditor(ruleset)
+    raw = ((b"Content-Type", b"text/html"), (b"Server", b"Apache/2.4.1 (Unix)"), (b"X-Odd", b"caf\xe9"))
+    outcome = assess(auditor, decoded(raw), host="h.example")
+    out = outcome.fix.rewrite.apply(raw)
     assert out[0] is raw[0] and (b"X-Odd", b"caf\xe9") in out  # kept byte for byte
-    assert [(n.decode(), v.decode("utf-8", "surrogateescape")) for n, v in out] == list(rewrite.apply(text))
-
-
-def test_touched_positions_memo_stays_small_and_positions_stay_right():
-    """The per-plan memo of names (fixes.touched_positions) is bounded: a response stream with
-    ever new header names (no rule reads them, so they do not change the plan) cannot grow it
-    past MAX_NAMES_MEMO, nor keep a name over 256 characters; the positions are right throughout."""
-    from headeraudit.fixes import MAX_NAMES_MEMO, touched_positions
-
-    memo: dict = {}
-    touched = frozenset({"x-powered-by", "server"})
-    for i in range(3 * MAX_NAMES_MEMO):
-        lines = [(f"x-unread-{i}-{j}", "1") for j in range(3)] + [("Server", "a/1"), ("x-long-" + "n" * 300 + str(i), "1"),
-                                                                  ("X-Powered-By", "b")]
-        assert touched_positions(lines, touched, memo) == [3, 5]
-        assert len(memo) <= MAX_NAMES_MEMO
-        assert all(len(name) <= 256 for name in memo)
+    assert b"Server" not in {n for n, _ in out}
+    appended = {n for n, _ in outcome.fix.rewrite.apply(raw, lower_case_names=True)} - {n for n, _ in raw}
+    assert appended and all(n == n.lower() for n in appended)  # RFC 9113 §8.2.1

@@ -1,4 +1,4 @@
-"""Hardening: parsers, engine, fixes, report and the addon hook on arbitrary input (issue 5).
+"""Hardening: parsers, engine, fixes, report and the addon hook on arbitrary input.
 
 Properties, with hypothesis, over header text as hostile or broken servers send it: any
 unicode, lone surrogates \\udc80-\\udcff (the addon decodes header bytes with
@@ -6,8 +6,9 @@ surrogateescape), control characters, grammar punctuation in odd places, repeate
 oddly cased names:
 
 - every parser never raises, is deterministic, and keeps a few invariants of its grammar;
-- the engine never raises, answers the same twice, answers the same from a fresh engine
-  with cold caches as from a warm one, and names only rules and severities that exist;
+- the auditor never raises, answers the same twice and from a fresh auditor, names only
+  rules and severities that exist, and its answer does not change with what no verdict
+  reads (lines no rule reads, nonce and cookie values: the memo's key leaves them out);
 - fix mode is closed and idempotent on such input too (wider than tests/test_fixes.py);
 - the JSON report built from such findings is valid UTF-8 JSON matching report.schema.json.
 
@@ -39,10 +40,11 @@ from mitmproxy.io import tnetstring
 from mitmproxy.test import taddons, tflow
 from mitmproxy.test.tutils import treq, tresp
 
-from headeraudit import checks
-from headeraudit.engine import Engine, ResponseView
-from headeraudit.fixes import Fixer
+from auditing import assess, decoded, encoded, findings, fix_auditor, response
+from headeraudit.audit import Auditor, AuditSettings
 from headeraudit.mitm import HeaderAudit
+from headeraudit.mitm.memo import Memo
+from headeraudit.text import EVIDENCE_MAX, clip_evidence, escape_controls
 from headeraudit.model import SEVERITIES
 from headeraudit.parsers import (
     POLICIES,
@@ -60,7 +62,7 @@ from headeraudit.parsers import (
 from headeraudit.parsers.cookies import parse_cookie_date
 from headeraudit.report.json_report import build_report, render_json
 from headeraudit.rules import load_ruleset
-from headeraudit.state import FindingStore
+from headeraudit.store import FindingStore
 
 from strategies import (
     HEADER_VALUES,
@@ -101,8 +103,7 @@ def timed(fn, *args):
 
 
 def audit(ruleset, headers, scheme="https", status=200):
-    engine = Engine(ruleset)
-    return timed(engine.evaluate, ResponseView(scheme, "www.example.com", "/", "GET", status, headers))
+    return timed(lambda: findings(Auditor(ruleset), headers, scheme=scheme, status=status))
 
 
 def utf8_clean(text: str) -> bool:
@@ -236,9 +237,9 @@ def test_directive_lists_are_total_with_lowercase_trimmed_names(lines, separator
         assert name and name == name.strip(" \t") and not any("A" <= c <= "Z" for c in name)
 
 
-# ---------------------------------------------------------------- the engine on arbitrary header sets
+# ---------------------------------------------------------------- the auditor on arbitrary header sets
 
-WARM = Engine(RULESET)  # shared by every example: its caches fill up as hypothesis goes
+WARM = Auditor(RULESET)  # shared by every example, as a proxy's auditor is
 request_header_sets = st.lists(
     st.one_of(st.tuples(st.sampled_from(["Origin", "origin"]), st.one_of(st.sampled_from(["https://a.example", "null"]), wild_text)),
               st.tuples(st.sampled_from(["Cookie", "Accept"]), wild_values)),
@@ -246,89 +247,81 @@ request_header_sets = st.lists(
 )
 
 
-def _cold_caches() -> None:
-    """The module-level parse caches are shared by every engine: empty them too."""
-    for value in vars(checks).values():
-        if isinstance(value, checks._ParseCache):
-            value.clear()
-
-
-def _pure(findings):
-    return tuple(f for f in findings if RULES[f.rule].check.pure)
+def _stateless(found):
+    return tuple(f for f in found if not RULES[f.rule].check.stateful)
 
 
 @FUZZ
 @given(headers=wild_header_sets(), request_headers=request_header_sets, scheme=schemes, status=statuses, method=methods, host=hosts)
-def test_engine_is_total_deterministic_and_cache_independent(headers, request_headers, scheme, status, method, host):
-    view = ResponseView(scheme, host, "/p?q", method, status, headers, request_headers)
-    first = WARM.evaluate(view)
-    assert WARM.evaluate(view) == first
-    _cold_caches()
-    # Stateful checks (CORS reflection) depend on what the engine saw before, by design.
-    assert _pure(Engine(RULESET).evaluate(view)) == _pure(first)
+def test_auditor_is_total_and_deterministic(headers, request_headers, scheme, status, method, host):
+    kw = dict(scheme=scheme, host=host, path="/p?q", method=method, status=status, request_headers=request_headers)
+    first = findings(WARM, headers, **kw)
+    assert findings(WARM, headers, **kw) == first
+    # Stateful checks (CORS reflection) depend on what the auditor saw before, by design.
+    assert _stateless(findings(Auditor(RULESET), headers, **kw)) == _stateless(first)
     for finding in first:
         rule = RULES[finding.rule]
         assert finding.severity == rule.severity and finding.severity in SEVERITIES
         assert finding.header in rule.headers
         # Evidence and messages go to terminals, logs and JSON: printable, valid UTF-8.
         assert utf8_clean(finding.evidence) and utf8_clean(finding.message)
-        assert checks.printable(finding.evidence) == finding.evidence
-        assert len(finding.evidence) <= checks.EVIDENCE_MAX
+        assert escape_controls(finding.evidence) == finding.evidence
+        assert len(finding.evidence) <= EVIDENCE_MAX
+
+
+_BASE64 = st.text(alphabet=st.sampled_from("abcXYZ019+/-_"), min_size=1, max_size=30)
+_COOKIE_VALUE = st.text(alphabet=st.sampled_from("abcXYZ019%-_."), min_size=1, max_size=30)
 
 
 @FUZZ
-@given(headers=wild_header_sets(), other=wild_header_sets(), scheme=schemes, status=statuses, grading=st.booleans())
-def test_memo_key_by_layout_equals_the_line_by_line_key(headers, other, scheme, status, grading):
-    """Engine.memo_key keeps, per layout (the tuple of names), where the key's lines sit: a
-    tuple of lines takes that path, a list the line-by-line one. Both give the same key (or
-    None for a stateful line), also for a second response in the same layout whose values
-    differ (other's values over headers' names), and for raw bytes with a name decoder."""
-    engine = Engine(RULESET, grading=grading)
-    values = [v for _, v in other] + ["x"] * len(headers)
-    same_layout = [(n, values[i]) for i, (n, _) in enumerate(headers)]
-    for lines in (headers, same_layout, headers):
-        expected = engine.memo_key(list(lines), scheme, status, "GET", "h", "/")
-        assert engine.memo_key(tuple(lines), scheme, status, "GET", "h", "/") == expected
-        raw = [(n.encode("utf-8", "surrogateescape"), v.encode("utf-8", "surrogateescape")) for n, v in lines]
-        raw_expected = engine.memo_key(raw, scheme, status, "GET", "h", "/", lambda b: b.decode("utf-8", "surrogateescape"))
-        assert engine.memo_key(tuple(raw), scheme, status, "GET", "h", "/", lambda b: b.decode("utf-8", "surrogateescape")) == raw_expected
-        assert (expected is None) == (raw_expected is None)
-        if expected is not None:
-            assert [n for n, _ in expected[3]] == [n for n, _ in lines if engine.header_kind(n)], "the read lines, in order"
+@given(headers=wild_header_sets(), unread=wild_header_sets(max_size=4), nonces=st.lists(_BASE64, min_size=2, max_size=2),
+       cookies=st.lists(_COOKIE_VALUE, min_size=2, max_size=2), scheme=schemes, status=statuses, fix=st.booleans())
+def test_what_no_verdict_reads_does_not_change_the_outcome(headers, unread, nonces, cookies, scheme, status, fix):
+    """The memo keys an outcome on `Auditor.select`: only the lines a rule, condition, grade
+    test or fix reads, with nonce and cookie values taken out (canonical.py). So responses that
+    differ only there must have equal outcomes: with lines no rule reads added, and with a
+    nonce and a session cookie whose values change from response to response."""
+    auditor = Auditor(RULESET, AuditSettings(fix=fix))
+    unread = [(f"X-Unread-{i}-{name}"[:60], value) for i, (name, value) in enumerate(unread)]
 
+    def with_values(nonce, cookie):
+        dynamic = [("Content-Security-Policy", f"script-src 'nonce-{nonce}' 'strict-dynamic'; object-src 'none'"),
+                   ("Set-Cookie", f"sid={cookie}; Path=/; Secure")]
+        return [*headers, *dynamic]
 
-def test_memo_key_keeps_no_layout_of_huge_names_but_gives_the_same_key():
-    """mitmproxy does not bound header size (its HTTP/1 reader has a FIXME for it), and a kept layout
-    holds its names: a layout of more than 128 KB (names, plus 64 per line) is used but not kept."""
-    engine = Engine(RULESET)
-    for lines in ([("x-" + "a" * 200_000, "1"), ("X-Frame-Options", "DENY")], [(f"x-{i}", "1") for i in range(3000)]):
-        key = engine.memo_key(tuple(lines), "https", 200, "GET", "h", "/")
-        assert key == engine.memo_key(list(lines), "https", 200, "GET", "h", "/")
-        assert engine._layouts == {}
-    engine.memo_key((("X-Frame-Options", "DENY"),), "https", 200, "GET", "h", "/")
-    assert len(engine._layouts) == 1
+    one = assess(auditor, with_values(nonces[0], cookies[0]), scheme=scheme, status=status)
+    two = assess(auditor, [*unread, *with_values(nonces[1], cookies[1])], scheme=scheme, status=status)
+    if len(nonces[0]) == len(nonces[1]):  # a nonce's length is judged (CSP Evaluator: at least 8)
+        assert one == two
+    else:
+        assert one.grade == two.grade and [f.rule for f in one.findings] == [f.rule for f in two.findings]
 
 
 # ---------------------------------------------------------------- fix mode on arbitrary header sets
 
 
+def _fixed(headers, scheme="https", status=200, opt_in=False, preview=None):
+    """Fix mode's outcome and a fresh audit of the response as the proxy rewrites it."""
+    auditor = fix_auditor(RULESET, fix_opt_in=opt_in, csp_report_endpoint=preview)
+    outcome = assess(auditor, headers, scheme=scheme, status=status)
+    lines = encoded(headers)
+    fixed = decoded(outcome.fix.rewrite.apply(lines)) if outcome.fix else decoded(lines)
+    return auditor, outcome, fixed, findings(Auditor(RULESET), fixed, scheme=scheme, status=status)
+
+
 @FUZZ
-@given(headers=wild_header_sets(), scheme=schemes, status=statuses, opt_in=st.booleans())
-def test_fixes_are_closed_and_idempotent_on_arbitrary_headers(headers, scheme, status, opt_in):
+@given(headers=wild_header_sets(), scheme=schemes, status=statuses, opt_in=st.booleans(), preview=st.sampled_from([None, "/r"]))
+def test_fixes_are_closed_and_idempotent_on_arbitrary_headers(headers, scheme, status, opt_in, preview):
     """tests/test_fixes.py's property, over hostile values and names instead of well-known ones."""
-    engine, fixer = Engine(RULESET), Fixer(RULESET, opt_in=opt_in)
-    before = engine.evaluate(ResponseView(scheme, "www.example.com", "/", "GET", status, headers))
-    result = fixer.fix(before, headers, scheme, "www.example.com")
-    after = engine.evaluate(ResponseView(scheme, "www.example.com", "/", "GET", status, list(result.headers)))
-    leftover = [f for f in after if fixer.fixable(f.rule)]
-    assert leftover == [], (leftover, result.headers)
-    # Every line a rewrite touches has a name in Fixer.touchable (the addon puts those in the
-    # memo key so that a memo entry determines its fix), with or without the CSP preview.
-    for which in (fixer, Fixer(RULESET, opt_in=opt_in, csp_report_endpoint="/r")):
-        rewrite = which.rewrite(before, headers, scheme, "www.example.com")
-        assert rewrite is None or rewrite.touched <= which.touchable, rewrite.touched - which.touchable
-    again = fixer.fix(after, result.headers, scheme, "www.example.com")
-    assert again.edits == () and again.headers == result.headers
+    auditor, outcome, fixed, after = _fixed(headers, scheme, status, opt_in, preview)
+    leftover = [f for f in after if auditor.fixer.fixable(f.rule)]
+    assert leftover == [], (leftover, fixed)
+    # A rewrite touches only names the auditor reads: they are in the memo's key, so a memoised
+    # outcome's rewrite fits every response with that key.
+    if outcome.fix is not None:
+        readable = {name.encode("utf-8", "surrogateescape") for name in auditor.read_headers}
+        assert outcome.fix.rewrite.touched <= readable, outcome.fix.rewrite.touched - readable
+    assert assess(auditor, fixed, scheme=scheme, status=status).fix is None
 
 
 @pytest.mark.parametrize("line", [
@@ -342,12 +335,9 @@ def test_cookie_fix_is_closed_when_attributes_carry_whitespace_http_does_not_tri
     `\xa0secure` as an unknown attribute; the fixer, trimming with str.strip(), took it for
     Secure, added nothing, and the fixed response still has cookie-no-secure."""
     headers = [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"), ("Set-Cookie", line)]
-    engine, fixer = Engine(RULESET), Fixer(RULESET)
-    before = engine.evaluate(ResponseView("https", "www.example.com", "/", "GET", 200, headers))
-    assert any(f.rule.startswith("cookie-") for f in before)
-    result = fixer.fix(before, headers, "https", "www.example.com")
-    after = engine.evaluate(ResponseView("https", "www.example.com", "/", "GET", 200, list(result.headers)))
-    assert [f.rule for f in after if fixer.fixable(f.rule)] == []
+    auditor, outcome, _, after = _fixed(headers)
+    assert any(f.rule.startswith("cookie-") for f in outcome.findings)
+    assert [f.rule for f in after if auditor.fixer.fixable(f.rule)] == []
 
 
 @pytest.mark.parametrize("scheme", ["https", "http"])
@@ -357,12 +347,9 @@ def test_cookie_fix_drops_a_nameless_cookie_whose_value_spoofs_a_name_prefix(lin
     __Secure-/__Host-/__Http- is always dropped by the browser (cookie-prefix-invalid says
     so); no attribute can make it acceptable, so the fixer adding Secure left the finding."""
     headers = [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"), ("Set-Cookie", line)]
-    engine, fixer = Engine(RULESET), Fixer(RULESET)
-    before = engine.evaluate(ResponseView(scheme, "www.example.com", "/", "GET", 200, headers))
-    assert "cookie-prefix-invalid" in {f.rule for f in before}
-    result = fixer.fix(before, headers, scheme, "www.example.com")
-    after = engine.evaluate(ResponseView(scheme, "www.example.com", "/", "GET", 200, list(result.headers)))
-    assert [f.rule for f in after if fixer.fixable(f.rule)] == []
+    auditor, outcome, _, after = _fixed(headers, scheme)
+    assert "cookie-prefix-invalid" in {f.rule for f in outcome.findings}
+    assert [f.rule for f in after if auditor.fixer.fixable(f.rule)] == []
 
 
 # ---------------------------------------------------------------- the report stays valid
@@ -375,13 +362,12 @@ def test_cookie_fix_drops_a_nameless_cookie_whose_value_spoofs_a_name_prefix(lin
     max_hosts=st.integers(1, 4),
 )
 def test_report_is_valid_utf8_json_matching_the_schema(responses, max_entries, max_hosts):
-    engine, fixer = Engine(RULESET), Fixer(RULESET)
+    auditor = fix_auditor(RULESET)
     store = FindingStore(max_entries=max_entries, max_hosts=max_hosts)
     for i, (host, path, headers, scheme) in enumerate(responses):
         url = f"{scheme}://{host}/{path}"  # as request.pretty_url builds it: never empty
-        findings = engine.evaluate(ResponseView(scheme, host, "/", "GET", 200, headers))
-        store.record(host, url, findings, 1_760_000_000.0 + i)
-        store.record_fixes(host, fixer.fix(findings, headers, scheme, host).edits, applied=i % 2 == 0)
+        outcome = assess(auditor, headers, scheme=scheme, host=host)
+        store.record(host, url, outcome, 1_760_000_000.0 + i, applied=i % 2 == 0)
     data = render_json(build_report(store, RULESET, "fix", 1_760_000_100.0))
     document = json.loads(data.decode("utf-8"))
     REPORT_VALIDATOR.validate(document)
@@ -433,14 +419,16 @@ async def test_addon_hook_never_fails_on_arbitrary_header_bytes(caplog, mode):
             fixed = flow.metadata.get("headeraudit_fix")
             if fixed is not None:
                 # Fix mode end to end: what the flow carries after the fix has no fixable finding left.
-                assert [f for f in fixed["findings_after"] if addon.fixer.fixable(f["rule"])] == []
+                assert [f for f in fixed["findings_after"] if addon.auditor.fixer.fixable(f["rule"])] == []
             if fixed is not None and fixed["applied"]:
-                # The raw lines spliced into the flow are the text-level rewrite, byte for byte.
-                original = [(n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for n, v in fixed["original_headers"]]
-                findings = addon.engine.evaluate(ResponseView(scheme, "www.example.com", "/path", "GET", status, original))
-                expected = addon.fixer.fix(findings, original, scheme, "www.example.com").headers
-                raw = flow.response.headers.fields
-                assert [(n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for n, v in raw] == list(expected)
+                # The bytes the proxy sends on, judged afresh: no fixable finding either, and
+                # every line no fix touches is there, byte for byte, in its place.
+                sent = flow.response.headers.fields
+                after = findings(Auditor(RULESET), decoded(sent), scheme=scheme, status=status)
+                assert [f.rule for f in after if addon.auditor.fixer.fixable(f.rule)] == []
+                touched = {n.encode("utf-8", "surrogateescape") for n in addon.auditor.fixer.touchable}
+                kept = [line for line in fixed["original_headers"] if line[0].lower() not in touched]
+                assert [line for line in sent if line[0].lower() not in touched] == kept
 
         check()
         assert addon.store.flows_audited > 0
@@ -462,51 +450,17 @@ FIX_BASES = [
 UNAUDITED_NAMES = [b"date", b"Date", b"etag", b"x-request-id", b"age", b"last-modified"]
 
 
-@pytest.mark.parametrize("preview", ["", "report-only"])
-async def test_fix_repeats_rewrite_like_a_fresh_plan_wherever_the_other_lines_sit(preview):
-    """Fix mode plans once per engine memo entry and host (HeaderAudit._fix_repeats); a repeat
-    only finds its touched lines by name. Responses whose audited lines are the same but with
-    lines no rule reads added anywhere, in any spelling, must get exactly the rewrite a fresh
-    plan gives them."""
-    from headeraudit.engine import IRRELEVANT
-
-    addon = HeaderAudit()
-    with taddons.context(addon) as tctx:
-        tctx.configure(addon, headeraudit_mode="fix", headeraudit_csp_preview=preview)
-        assert all(addon.engine.header_kind(n.decode()) == IRRELEVANT for n in UNAUDITED_NAMES)
-        flows = 0
-
-        @FUZZ
-        @given(base=st.sampled_from(FIX_BASES), others=st.lists(st.tuples(st.sampled_from(UNAUDITED_NAMES), st.binary(max_size=8)), max_size=6),
-               data=st.data())
-        def check(base, others, data):
-            nonlocal flows
-            lines = list(base)
-            for other in others:
-                lines.insert(data.draw(st.integers(0, len(lines))), other)
-            flow = tflow_with(lines)
-            addon.responseheaders(flow)
-            flows += 1
-            fixed = flow.metadata["headeraudit_fix"]
-            assert list(fixed["original_headers"]) == [tuple(line) for line in lines]  # raw, as received
-            original = [(n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for n, v in lines]
-            findings = addon.engine.evaluate(ResponseView("https", "www.example.com", "/path", "GET", 200, original))
-            expected = Fixer(addon.ruleset, csp_report_endpoint=addon.fixer.csp_report_endpoint).fix(findings, original, "https", "www.example.com")
-            assert [e.as_dict() for e in expected.edits] == fixed["edits"]
-            raw = flow.response.headers.fields
-            assert [(n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for n, v in raw] == list(expected.headers)
-
-        check()
-        # One plan per memo entry: every other flow of the same audited lines was a repeat.
-        assert 0 < len(addon._fix_repeats) <= len(FIX_BASES) < flows
-
-
+NONCE = b"NONCEPLACEHOLDER"  # a fresh value in every flow (_replay_flow)
 REPLAY_BASES = [
     *FIX_BASES,
     [(b"content-type", b"text/html"), (b"set-cookie", b"sid=1; Secure"), (b"x-frame-options", b"deny"),
      (b"referrer-policy", b"no-referrer")],
-    # A stateful header: the response is not memoised, so never replayed.
-    [(b"content-type", b"text/html"), (b"access-control-allow-origin", b"https://a.example"), (b"server", b"nginx/1.2")],
+    # A credentialed CORS answer: never memoised.
+    [(b"content-type", b"text/html"), (b"access-control-allow-origin", b"https://a.example"),
+     (b"access-control-allow-credentials", b"true"), (b"server", b"nginx/1.2")],
+    # Values that change on every response, which the memo's key leaves out.
+    [(b"content-type", b"text/html"), (b"content-security-policy", b"script-src 'nonce-" + NONCE + b"'; object-src 'none'"),
+     (b"set-cookie", b"sid=" + NONCE + b"; Path=/")],
 ]
 _REPLAY_STEP = st.tuples(
     st.sampled_from(range(len(REPLAY_BASES))), st.sampled_from(["a.example", "b.example"]),
@@ -528,9 +482,10 @@ def replay_steps(draw):
 REPLAY_STEPS = replay_steps()
 
 
-def _replay_flow(step):
+def _replay_flow(step, serial):
     base, host, path, live, comment, version, other = step
-    lines = [*REPLAY_BASES[base], (other, f"{len(path)}".encode())]
+    fresh = f"{serial:016x}".encode()
+    lines = [(n, v.replace(NONCE, fresh)) for n, v in REPLAY_BASES[base]] + [(other, f"{len(path)}".encode())]
     resp = tresp(status_code=200, headers=http.Headers(lines), content=b"<p>x</p>", http_version=version.encode())
     req = treq(scheme=b"https", host=host.encode(), port=443, path=path.encode(), http_version=version.encode(),
                headers=http.Headers([(b"host", host.encode())]))
@@ -552,39 +507,27 @@ def _without_times(item):
     {"headeraudit_mode": "fix"},
     {"headeraudit_mode": "fix", "headeraudit_csp_preview": "report-only", "headeraudit_min_severity": "low"},
 ])
-async def test_replayed_flows_get_exactly_what_the_full_hook_gives(options):
-    """Nearly every flow takes the replay path: a repeat of a fresh flow's memo entry on its host
-    gets what the hook did to that flow (HeaderAudit._replays), and the store counts it as
-    record(), record_fixes() and record_grade_after() would (FindingStore.count_repeat). The
-    same flows through an addon that keeps no replay must come out the same, flow by flow
-    (header bytes, comment, marker, metadata) and in the report: across hosts, URLs (example
-    URLs are taken at some counts, which the replay leaves to the full hook), saved and live
-    flows, a comment already there, HTTP/2 (lower-case new lines), and the clear command."""
-    from headeraudit.bounded import BoundedCache
-
+async def test_a_memo_hit_does_to_the_flow_and_the_report_exactly_what_the_full_path_does(options):
+    """Nearly every flow is a memo hit: the Outcome kept for an earlier response with the same
+    judged lines. The same flows through an addon whose memo keeps nothing must come out the
+    same, flow by flow (header bytes, comment, marker, metadata) and in the report: across
+    hosts, URLs, saved and live flows, a comment already there, HTTP/2 (lower-case new lines),
+    lines no rule reads anywhere, and the clear command."""
     fast, slow = HeaderAudit(), HeaderAudit()
     # Configured one at a time (configure reads mitmproxy's global ctx); the hook needs no ctx.
     for addon in (fast, slow):
         with taddons.context(addon) as tctx:
             tctx.configure(addon, **options)
-    slow._replays = BoundedCache(0, 0)  # keeps nothing: every flow takes the full hook
-    taken = [0, 0]
-    for addon, i in ((fast, 0), (slow, 1)):
-        def count_repeat(*args, counted=addon.store.count_repeat, i=i):
-            replayed = counted(*args)
-            taken[i] += replayed
-            return replayed
-
-        addon.store.count_repeat = count_repeat
+    slow.memo = Memo(slow.auditor, max_bytes=0)  # keeps nothing: every flow takes the full path
 
     def run(addon, steps):
         addon.clear_command()  # each example starts from an empty store (the clear command's own path)
         out = []
-        for step in steps:
+        for serial, step in enumerate(steps):
             if step == "clear":
                 addon.clear_command()
                 continue
-            flow = _replay_flow(step)
+            flow = _replay_flow(step, serial)
             addon.responseheaders(flow)
             out.append((flow.response.headers.fields, flow.comment, flow.marked, flow.metadata))
         return out, _without_times(addon.build_report())
@@ -600,8 +543,8 @@ async def test_replayed_flows_get_exactly_what_the_full_hook_gives(options):
         assert fast_report == slow_report
 
     check()
-    assert taken[1] == 0
-    assert taken[0] > 100, "flows took the replay path"
+    assert slow.memo.hits == 0
+    assert fast.memo.hits > 100, "flows were memo hits"
 
 
 # ---------------------------------------------------------------- sizes
@@ -658,15 +601,12 @@ def test_every_parser_handles_100_kb_values(parser):
 @pytest.mark.parametrize("shape", sorted(LARGE_VALUES))
 def test_engine_and_fixes_handle_a_100_kb_value_in_every_audited_header(ruleset, shape):
     value = LARGE_VALUES[shape]
-    engine, fixer = Engine(ruleset), Fixer(ruleset, opt_in=True)
+    auditor = fix_auditor(ruleset, fix_opt_in=True)
     names = sorted({name for rule in ruleset.rules for name in rule.headers})
     start = time.perf_counter()
     for name in names:
-        headers = [("Content-Type", "text/html"), (name, value)]
-        findings = engine.evaluate(ResponseView("https", "www.example.com", "/", "GET", 200, headers))
-        result = fixer.fix(findings, headers, "https", "www.example.com")
-        engine.evaluate(ResponseView("https", "www.example.com", "/", "GET", 200, list(result.headers)))
-        assert all(len(f.evidence) <= checks.EVIDENCE_MAX for f in findings)
+        outcome = assess(auditor, [("Content-Type", "text/html"), (name, value)])  # audited, fixed, audited again
+        assert all(len(f.evidence) <= EVIDENCE_MAX for f in outcome.findings)
     elapsed = time.perf_counter() - start
     assert elapsed < 4 * HANG_GUARD_S, f"{len(names)} headers: {elapsed:.1f} s"
 
@@ -689,14 +629,14 @@ def five_thousand_lines() -> list[tuple[str, str]]:
 
 def test_engine_and_fixes_handle_5000_header_lines(ruleset):
     headers = five_thousand_lines()
-    engine, fixer = Engine(ruleset), Fixer(ruleset)
+    auditor = fix_auditor(ruleset)
     start = time.perf_counter()
-    findings = engine.evaluate(ResponseView("https", "www.example.com", "/", "GET", 200, headers))
-    result = fixer.fix(findings, headers, "https", "www.example.com")
-    after = engine.evaluate(ResponseView("https", "www.example.com", "/", "GET", 200, list(result.headers)))
+    outcome = assess(auditor, headers)
+    findings = outcome.findings
+    after = [f["rule"] for f in outcome.fix.findings_after]
     assert time.perf_counter() - start < HANG_GUARD_S
     assert {"hsts-multiple", "cookie-no-secure", "tech-disclosure"} <= {f.rule for f in findings}
-    assert [f for f in after if fixer.fixable(f.rule)] == []
+    assert [rule for rule in after if auditor.fixer.fixable(rule)] == []
 
 
 @pytest.mark.parametrize("mode", ["audit", "fix"])
@@ -746,18 +686,18 @@ def test_clip_of_100_kb_of_undecodable_bytes_escapes_only_the_kept_prefix():
     100 KB first (~0.1 s per check and header, ~14 s for one response carrying it in every
     audited header)."""
     value = "\udc80" * KB100
-    expected = checks.printable(value)[: checks.EVIDENCE_MAX - 1] + "…"
+    expected = escape_controls(value)[: EVIDENCE_MAX - 1] + "…"
     start = time.perf_counter()
-    clipped = [checks.clip(value) for _ in range(100)]
+    clipped = [clip_evidence(value) for _ in range(100)]
     assert time.perf_counter() - start < HANG_GUARD_S
-    assert clipped[0] == expected and len(expected) == checks.EVIDENCE_MAX
+    assert clipped[0] == expected and len(expected) == EVIDENCE_MAX
 
 
 @FUZZ
 @given(text=st.one_of(wild_values, st.text(alphabet=st.sampled_from("a\udc80\x01é"), min_size=190, max_size=260)), limit=st.integers(2, 220))
 def test_clip_is_printable_bounded_and_a_prefix_of_the_escaped_text(text, limit):
-    clipped = checks.clip(text, limit)
-    escaped = checks.printable(text)
+    clipped = clip_evidence(text, limit)
+    escaped = escape_controls(text)
     assert len(clipped) <= limit and utf8_clean(clipped)
     assert clipped == escaped or (clipped.endswith("…") and escaped.startswith(clipped[:-1]))
 

@@ -5,21 +5,24 @@ Each test names the Observatory behaviour it reproduces, or the spec it follows 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
 
-from headeraudit.grade import (
-    RESULTS,
-    TESTS,
-    HostGrade,
-    grade_response,
-    letter,
-    score,
-    scored,
-)
+from headeraudit.facts import Facts
+from headeraudit.grade import RESULTS, TESTS, HostGrade, grade_response, letter, score, scored
+from headeraudit.model import Response
+from headeraudit.rules import DEFAULT_SETTINGS
 
 NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)
+SESSION_PATTERN = re.compile(DEFAULT_SETTINGS["session_cookie_pattern"])
+
+
+def graded_response(scheme, status, headers, origin=lambda: None, pattern=SESSION_PATTERN):
+    """The grade of one response given as {lower-case name: [lines]}."""
+    lines = tuple((name.encode(), value.encode()) for name, values in headers.items() for value in values)
+    return grade_response(Facts(Response(scheme, "www.example.com", "/", "GET", status, lines, origin), pattern, NOW))
 GOOD = {
     "content-type": ["text/html"],
     "content-security-policy": ["default-src 'none'; script-src 'self'; frame-ancestors 'none'"],
@@ -30,8 +33,7 @@ GOOD = {
 
 
 def grade(headers: dict[str, list[str]], scheme: str = "https", status: int = 200, origin: str | None = None):
-    media = headers.get("content-type", ["text/html"])[0].split(";")[0]
-    graded = grade_response(scheme, status, media, headers, lambda: origin, NOW)
+    graded = graded_response(scheme, status, headers, lambda: origin)
     assert graded is not None
     return {o.test: o.result for o in graded.outcomes}
 
@@ -77,12 +79,12 @@ def test_every_result_has_a_modifier_and_every_test_is_graded():
 
 def test_only_2xx_401_403_are_scored_redirects_are_followed_not_graded():
     assert [s for s in (200, 204, 301, 302, 304, 401, 403, 404, 500) if scored(s)] == [200, 204, 401, 403]
-    assert grade_response("https", 302, "text/html", GOOD, lambda: None, NOW) is None
+    assert graded_response("https", 302, GOOD, lambda: None) is None
 
 
 def test_a_well_configured_page_earns_the_csp_and_framing_bonuses():
     host = HostGrade()
-    host.add(grade_response("https", 200, "text/html", GOOD, lambda: None, NOW))
+    host.add(graded_response("https", 200, GOOD, lambda: None))
     summary = host.summary()
     assert summary["grade"] == "A+" and summary["score"] == 120  # +10 CSP, +5 frame-ancestors, +5 referrer
     assert {t["test"]: t["observed"] for t in summary["tests"]}["redirection"] is False
@@ -169,8 +171,8 @@ def test_hsts_first_header_line_is_the_one_processed():
 def test_hsts_over_http_is_no_https_and_a_https_response_of_the_host_overrides_it():
     assert result("strict-transport-security", GOOD, scheme="http") == "hsts-not-implemented-no-https"
     host = HostGrade()
-    host.add(grade_response("http", 200, "text/html", GOOD, lambda: None, NOW))
-    host.add(grade_response("https", 200, "text/html", GOOD, lambda: None, NOW))
+    host.add(graded_response("http", 200, GOOD, lambda: None))
+    host.add(graded_response("https", 200, GOOD, lambda: None))
     tests = {t["test"]: t["result"] for t in host.summary()["tests"]}
     assert tests["strict-transport-security"] == "hsts-implemented-max-age-at-least-six-months"
 
@@ -201,8 +203,8 @@ def test_without_hsts_an_insecure_cookie_is_not_protected():
 
 def test_cookie_outcome_of_a_host_ignores_responses_that_set_no_cookie():
     host = HostGrade()
-    host.add(grade_response("https", 200, "text/html", with_(set_cookie=["id=1; Secure; SameSite=Lax"]), lambda: None, NOW))
-    host.add(grade_response("https", 200, "text/html", GOOD, lambda: None, NOW))
+    host.add(graded_response("https", 200, with_(set_cookie=["id=1; Secure; SameSite=Lax"]), lambda: None))
+    host.add(graded_response("https", 200, GOOD, lambda: None))
     tests = {t["test"]: t["result"] for t in host.summary()["tests"]}
     assert tests["cookies"] == "cookies-secure-with-httponly-sessions-and-samesite"
 
@@ -263,11 +265,11 @@ def test_cors_universal_access_needs_two_different_echoed_origins_with_credentia
     headers = {**GOOD, "access-control-allow-credentials": ["true"]}
     host = HostGrade()
     for origin in ("https://a.example", "https://a.example"):
-        host.add(grade_response("https", 200, "text/html", {**headers, "access-control-allow-origin": [origin]}, lambda o=origin: o, NOW))
+        host.add(graded_response("https", 200, {**headers, "access-control-allow-origin": [origin]}, lambda o=origin: o))
     cors = {t["test"]: t["result"] for t in host.summary()["tests"]}["cross-origin-resource-sharing"]
     assert cors == "cross-origin-resource-sharing-implemented-with-restricted-access"  # one partner origin
-    host.add(grade_response("https", 200, "text/html", {**headers, "access-control-allow-origin": ["https://b.example"]},
-                            lambda: "https://b.example", NOW))
+    host.add(graded_response("https", 200, {**headers, "access-control-allow-origin": ["https://b.example"]},
+                             lambda: "https://b.example"))
     summary = host.summary()
     cors = {t["test"]: t for t in summary["tests"]}["cross-origin-resource-sharing"]
     assert cors["result"] == "cross-origin-resource-sharing-implemented-with-universal-access" and cors["modifier"] == -50
@@ -279,23 +281,23 @@ def test_cors_universal_access_needs_two_different_echoed_origins_with_credentia
 
 def test_a_host_is_graded_from_its_html_responses_when_it_has_any():
     host = HostGrade()
-    host.add(grade_response("https", 200, "image/png", {"content-type": ["image/png"]}, lambda: None, NOW))
+    host.add(graded_response("https", 200, {"content-type": ["image/png"]}, lambda: None))
     assert host.summary()["grade"] != "A+"  # an image alone: graded as is
-    host.add(grade_response("https", 200, "text/html", GOOD, lambda: None, NOW))
+    host.add(graded_response("https", 200, GOOD, lambda: None))
     summary = host.summary()
     assert summary["grade"] == "A+" and summary["responses"] == 1
 
 
 def test_a_host_takes_the_worst_result_of_each_test_across_its_pages():
     host = HostGrade()
-    host.add(grade_response("https", 200, "text/html", GOOD, lambda: None, NOW))
-    host.add(grade_response("https", 200, "text/html", with_(x_content_type_options=[]), lambda: None, NOW))
+    host.add(graded_response("https", 200, GOOD, lambda: None))
+    host.add(graded_response("https", 200, with_(x_content_type_options=[]), lambda: None))
     tests = {t["test"]: t["result"] for t in host.summary()["tests"]}
     assert tests["x-content-type-options"] == "x-content-type-options-not-implemented"
 
 
 def test_the_same_graded_object_twice_counts_without_recomputing():
-    graded = grade_response("https", 200, "text/html", GOOD, lambda: None, NOW)
+    graded = graded_response("https", 200, GOOD, lambda: None)
     host = HostGrade()
     host.add(graded)
     host.add(graded)

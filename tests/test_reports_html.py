@@ -117,7 +117,7 @@ def test_header_shows_run_facts_and_counts_by_severity():
     assert "flows audited33" in text.replace("\n", "")
     assert "45 distinct, 111 occurrences" in text
     assert "high 5" in text and "medium 15" in text and "low 21" in text
-    assert "4 distinct findings not kept" in text
+    assert "4 occurrences not recorded" in text  # summary.dropped counts occurrences
 
 
 def test_dropped_line_absent_when_nothing_dropped():

@@ -89,7 +89,7 @@ def test_big_report_stays_under_sixty_lines_and_says_how_many_more():
 def test_dropped_findings_are_mentioned():
     report = sample("audit")
     report["summary"]["dropped"] = 12
-    assert "**Dropped:** 12 distinct findings not kept" in render(report)
+    assert "**Dropped:** 12 occurrences not recorded" in render(report)
     assert "Dropped" not in render(sample("audit"))
 
 

@@ -59,7 +59,7 @@ def test_dropped_only_when_non_zero():
     assert not [line for line in lines(sample("audit")) if line.startswith("dropped")]
     report = sample("audit")
     report["summary"]["dropped"] = 9
-    assert "dropped: 9 distinct findings not kept (a bound was reached)" in lines(report)
+    assert "dropped: 9 occurrences not recorded (a bound was reached)" in lines(report)
 
 
 def test_gate_verdicts():

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from headeraudit.engine import Engine, ResponseView
+from auditing import findings
+from headeraudit.audit import Auditor
 from headeraudit.rules import RulesError, default_rules_path, load_ruleset
 
 REPO = Path(__file__).resolve().parent.parent
@@ -195,8 +196,8 @@ def test_filter_condition_needs_mitmproxy_compiler(tmp_path):
     assert "mitmproxy filter" in str(error_of(path))
 
 
-def _view(headers, scheme="https", ctype="text/html", status=200, host="www.example.com"):
-    return ResponseView(scheme, host, "/", "GET", status, [("Content-Type", ctype), *headers])
+def _found(auditor, headers, scheme="https", ctype="text/html", status=200, host="www.example.com"):
+    return findings(auditor, [("Content-Type", ctype), *headers], scheme=scheme, status=status, host=host)
 
 
 def test_extends_disable_and_override_threshold_without_copying(tmp_path):
@@ -222,14 +223,14 @@ def test_extends_disable_and_override_threshold_without_copying(tmp_path):
     assert "permissions-policy-missing" not in ids and "xcto-missing" not in ids
     assert ids[-1] == "x-custom-required"
     assert ruleset.files == (default_rules_path(), path)
-    engine = Engine(ruleset)
+    engine = Auditor(ruleset)
     # 200 days: below the default one year, above the overridden 180 days.
-    found = {f.rule: f for f in engine.evaluate(_view([("Strict-Transport-Security", "max-age=17280000")]))}
+    found = {f.rule: f for f in _found(engine, [("Strict-Transport-Security", "max-age=17280000")])}
     assert "hsts-max-age-low" not in found
-    found = {f.rule: f for f in engine.evaluate(_view([("Strict-Transport-Security", "max-age=86400")]))}
+    found = {f.rule: f for f in _found(engine, [("Strict-Transport-Security", "max-age=86400")])}
     assert found["hsts-max-age-low"].severity == "medium"
     assert "csp-missing" not in found  # host condition now excludes www.example.com
-    assert "csp-missing" in {f.rule for f in engine.evaluate(_view([], host="app.internal.example"))}
+    assert "csp-missing" in {f.rule for f in _found(engine, [], host="app.internal.example")}
     assert "x-custom-required" in found
 
 
@@ -255,10 +256,10 @@ def test_settings_session_cookie_pattern_is_overridable(tmp_path):
         extends: default
         settings: {session_cookie_pattern: "^appstate$"}
         """)
-    engine = Engine(load_ruleset(path))
-    found = {f.rule for f in engine.evaluate(_view([("Set-Cookie", "appstate=1; Secure; SameSite=Lax")]))}
+    engine = Auditor(load_ruleset(path))
+    found = {f.rule for f in _found(engine, [("Set-Cookie", "appstate=1; Secure; SameSite=Lax")])}
     assert "cookie-no-httponly" in found
-    found = {f.rule for f in engine.evaluate(_view([("Set-Cookie", "sessionid=1; Secure; SameSite=Lax")]))}
+    found = {f.rule for f in _found(engine, [("Set-Cookie", "sessionid=1; Secure; SameSite=Lax")])}
     assert "cookie-no-httponly" not in found
 
 

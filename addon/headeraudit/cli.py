@@ -4,8 +4,8 @@
 
 Every argument is mitmdump's (`--set headeraudit_*` included). mitmdump decides its own exit
 status and an addon cannot change it without skipping other addons' `done` (see gate.py), so
-this runs mitmdump in this process, lets it finish normally (reports, `hardump`, `-w` all
-written), then exits with:
+this runs mitmdump in this process with the addon as one of its own, lets it finish normally
+(reports, `hardump`, `-w` all written), then exits with:
 
     0  the gate passed, or no gate option was set
     1  mitmdump could not start (bad arguments or options, port in use, …) — mitmdump's own
@@ -15,13 +15,11 @@ written), then exits with:
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import gate
-
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "script.py")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,13 +27,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[:1] in (["-h"], ["--help"]):
         print(__doc__.strip())
         print("\nmitmdump's own options follow.\n")
-    from mitmproxy.tools.main import mitmdump  # late: --help above stays fast
+    # Late: --help above stays fast.
+    from mitmproxy.tools import cmdline, dump, main as mitmproxy_main
 
-    gate.last_verdict = None
-    gate.standalone = True
-    mitmdump(["-s", SCRIPT, *args])  # raises SystemExit(1) itself on startup errors
-    verdict = gate.last_verdict
-    if verdict is None or verdict.passed:
+    from .mitm import HeaderAudit
+    from .report.summary import render_summary
+
+    verdicts: list[gate.Verdict] = []
+
+    def on_done(verdict: gate.Verdict, report: dict[str, Any]) -> None:
+        verdicts.append(verdict)
+        # The summary is the run's result: on stdout, after mitmdump's own output.
+        print(render_summary(report, list(verdict.failures) if verdict.checked else None), flush=True)
+
+    class Master(dump.DumpMaster):
+        """mitmdump's master with the addon right where `-s` scripts run (before
+        modify_headers, save and the dumper), so it sees and changes what a script would."""
+
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, **kw)
+            audit = HeaderAudit(on_done)
+            self.addons.add(audit)
+            chain = self.addons.chain
+            chain.remove(audit)
+            chain.insert(chain.index(self.addons.get("scriptloader")) + 1, audit)
+
+    def extra(parsed: Any) -> dict[str, Any]:  # as mitmdump's: positional filter arguments
+        if parsed.filter_args:
+            expression = " ".join(parsed.filter_args)
+            return dict(save_stream_filter=expression, readfile_filter=expression, dumper_filter=expression)
+        return {}
+
+    mitmproxy_main.run(Master, cmdline.mitmdump, args, extra)  # raises SystemExit(1) itself on startup errors
+    if not verdicts or verdicts[0].passed:
         return gate.EXIT_OK
     return gate.EXIT_GATE_FAILED
 

@@ -14,15 +14,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .checks import clip
-from .state import CspReport
+from .text import clip_evidence
+from .store import CspReport
 
 MAX_BODY = 64 * 1024
 MAX_REPORTS_PER_REQUEST = 100
 
 
 def _text(value: Any, limit: int = 300) -> str:
-    return clip(value if isinstance(value, str) else "" if value is None else str(value), limit)
+    return clip_evidence(value if isinstance(value, str) else "" if value is None else str(value), limit)
 
 
 def parse_csp_reports(body: bytes, host: str) -> list[CspReport]:

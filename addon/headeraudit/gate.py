@@ -2,8 +2,8 @@
 
 Pure: it reads the report dict, so the verdict is exactly what the written reports say.
 mitmdump cannot exit with it (its status is decided by mitmproxy, and `sys.exit` in an
-addon's `done` skips the `done` of later addons such as `hardump`), so the addon leaves the
-verdict here and the `headeraudit` command (cli.py) turns it into the process status.
+addon's `done` skips the `done` of later addons such as `hardump`), so the addon hands the
+verdict to whoever asked for it and the `headeraudit` command (cli.py) exits with it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .grade import GRADE_ORDER
+from .grade.tables import GRADE_ORDER
 from .model import SEVERITIES, SEVERITY_RANK, parse_severity
 
 EXIT_OK = 0
@@ -74,9 +74,3 @@ def evaluate(report: dict[str, Any], fail_on: str | None, min_grade: str | None)
             if grade_below(host["grade"], min_grade):
                 failures.append(f"{host['host']}: grade {host['grade']} (score {host['score']}) is below {min_grade}")
     return Verdict(tuple(failures), tuple(checked))
-
-
-# Set by the addon when mitmdump ends; read by cli.main in the same process.
-last_verdict: Verdict | None = None
-# True when running under the `headeraudit` command: the summary goes to stdout.
-standalone = False

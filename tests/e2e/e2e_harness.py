@@ -46,7 +46,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 ADDON_SCRIPT = REPO / "addon" / "headeraudit_addon.py"
-BUNDLED_RULES = REPO / "addon" / "headeraudit" / "rules.yaml"
+BUNDLED_RULES = REPO / "addon" / "headeraudit" / "rules" / "rules.yaml"
 EXAMPLES = REPO / "examples"
 SCHEMA_PATH = REPO / "addon" / "headeraudit" / "report.schema.json"  # the report's JSON Schema (draft 2020-12)
 MITMDUMP = Path(sys.executable).parent / "mitmdump"

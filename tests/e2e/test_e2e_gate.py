@@ -1,6 +1,6 @@
 """The CI gate: the installed `headeraudit` command, run as a real process on saved traffic.
 
-mitmdump's own exit status cannot carry the gate (research notes, mitmproxy.md §7), so the
+mitmdump's own exit status cannot carry the gate (an addon calling sys.exit in `done` skips later addons' `done`), so the
 command runs mitmdump in-process and exits 0 (passed), 3 (gate failed) or 1 (mitmdump could
 not start). These tests check the real status both ways, that every report format is
 written and valid, and that other addons still finish (hardump is written on failure too).

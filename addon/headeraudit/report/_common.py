@@ -15,27 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..model import SEVERITIES
+from ..text import terminal_safe
 
 WORST_FIRST: tuple[str, ...] = tuple(reversed(SEVERITIES))
 _RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
-
-def _escape(char: str) -> str:
-    # unicode_escape gives \x1b, \n, \u202e; a lone surrogate needs backslashreplace.
-    return char.encode("unicode_escape", "backslashreplace").decode("ascii")
-
-
-def printable(value: Any) -> str:
-    """Any value as one line of safe text: every character `str.isprintable` rejects becomes
-    a visible escape (ESC -> \\x1b, a lone surrogate from surrogateescape -> \\udc80), so
-    nothing is lost and nothing acts. That is C0/C1 controls (tab and newline too), format
-    characters (bidi overrides that reorder a line, "Trojan Source" CVE-2021-42574; zero-width
-    characters that hide text), surrogates, line/paragraph separators, private-use and
-    unassigned code points, and spaces other than U+0020. Stricter than checks.printable,
-    which keeps tab and format characters in evidence because evidence is data."""
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else _escape(char) for char in text)
+printable = terminal_safe  # every string a renderer shows goes through it first
 
 
 def clip(text: str, limit: int) -> str:
@@ -92,7 +76,7 @@ def severity_counts_text(counts: Any) -> str:
 
 
 @dataclass
-class HostGrade:
+class GradeText:
     score: int | None
     grade: str
     after_score: int | None = None
@@ -106,30 +90,30 @@ def _score(value: Any) -> int | None:
     return as_int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def overall_grade(report: dict[str, Any]) -> HostGrade | None:
+def overall_grade(report: dict[str, Any]) -> GradeText | None:
     """The overall grade (its `responses` holds the number of graded hosts), with the grade
     after the fixes in fix mode; None when the report has none or no host could be graded."""
     overall = as_dict(as_dict(report.get("grades")).get("overall"))
     if not overall.get("grade"):
         return None
     after = as_dict(overall.get("after_fix"))
-    return HostGrade(
+    return GradeText(
         _score(overall.get("score")), printable(overall.get("grade")), responses=as_int(overall.get("hosts")),
         after_score=_score(after.get("score")) if after else None,
         after_grade=printable(after.get("grade")) if after.get("grade") else None,
     )
 
 
-def host_grades(report: dict[str, Any]) -> dict[str, HostGrade]:
+def host_grades(report: dict[str, Any]) -> dict[str, GradeText]:
     """Grades by host; empty when the report has none (reports before grading existed)."""
-    grades: dict[str, HostGrade] = {}
+    grades: dict[str, GradeText] = {}
     for entry in as_list(as_dict(report.get("grades")).get("hosts")):
         entry = as_dict(entry)
         host = entry.get("host")
         if not isinstance(host, str):
             continue
         after = as_dict(entry.get("after_fix"))
-        grades[host] = HostGrade(
+        grades[host] = GradeText(
             score=_score(entry.get("score")), grade=printable(entry.get("grade")),
             after_score=_score(after.get("score")) if after else None,
             after_grade=printable(after.get("grade")) if after else None,
@@ -146,7 +130,7 @@ def grade_text(score: int | None, grade: str | None) -> str:
     return f"{grade} ({score})" if score is not None else grade
 
 
-def grade_change_text(grade: HostGrade, arrow: str = "→") -> str:
+def grade_change_text(grade: GradeText, arrow: str = "→") -> str:
     """'C- (45)', or in fix mode 'C- (45) → A+ (100)'."""
     text = grade_text(grade.score, grade.grade)
     if grade.after_grade:
@@ -159,7 +143,7 @@ class HostRow:
     host: str
     flows: int
     counts: dict[str, int]
-    grade: HostGrade | None
+    grade: GradeText | None
 
 
 def host_rows(report: dict[str, Any]) -> list[HostRow]:

@@ -26,7 +26,7 @@ from typing import Any
 from ._common import (
     WORST_FIRST,
     DiffLine,
-    HostGrade,
+    GradeText,
     as_dict,
     as_int,
     as_list,
@@ -120,7 +120,7 @@ def _header(report: dict[str, Any]) -> list[str]:
         ("by severity", severity_badges),
     ]
     if dropped:
-        rows.append(("dropped", f'<span class="warn">{dropped} distinct findings not kept (a bound was reached)</span>'))
+        rows.append(("dropped", f'<span class="warn">{dropped} occurrences not recorded (a bound was reached)</span>'))
     out = ["<header>", "<h1>headeraudit report</h1>", '<dl class="meta">']
     out += [f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows]
     out.append("</dl>")
@@ -153,7 +153,7 @@ def _hosts(report: dict[str, Any]) -> list[str]:
     for row in rows:
         cells = f'<td class="mono">{_t(row.host)}</td>'
         if graded:
-            grade = row.grade or HostGrade(None, "")
+            grade = row.grade or GradeText(None, "")
             cells += f"<td>{_grade_badge(grade.grade, grade.score)} {_t(grade.score if grade.score is not None else '')}</td>"
             if fix_mode:
                 after = (

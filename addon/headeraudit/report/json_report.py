@@ -16,7 +16,7 @@ from .. import __version__
 from ..grade import letter
 from ..model import SEVERITIES
 from ..rules import Ruleset
-from ..state import FindingStore
+from ..store import FindingStore
 
 SCHEMA_ID = "headeraudit-report/1"
 

@@ -105,7 +105,7 @@ def render_markdown(report: dict[str, Any]) -> bytes:
     ]
     dropped = as_int(summary.get("dropped"))
     if dropped:
-        lines.append(f"**Dropped:** {plural(dropped, 'distinct finding')} not kept (a bound was reached)")
+        lines.append(f"**Dropped:** {plural(dropped, 'occurrence')} not recorded (a bound was reached)")
     fixes = [f for f in report.get("fixes") or [] if isinstance(f, dict)]
     if fixes:
         hosts = {printable(f.get("host")) for f in fixes}

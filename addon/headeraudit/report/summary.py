@@ -7,7 +7,7 @@
       … and 3 more hosts
     top rules:
       csp-unsafe-inline    high     2 hosts    3x
-    dropped: 2 distinct findings not kept (a bound was reached)
+    dropped: 2 occurrences not recorded (a bound was reached)
     gate: FAIL: 3 findings at or above high
 
 Unlike the other renderers it returns `str`: the caller prints it. Data is terminal-safe:
@@ -86,7 +86,7 @@ def render_summary(report: dict[str, Any], gate: list[str] | None = None) -> str
 
     dropped = as_int(summary.get("dropped"))
     if dropped:
-        lines.append(f"dropped: {plural(dropped, 'distinct finding')} not kept (a bound was reached)")
+        lines.append(f"dropped: {plural(dropped, 'occurrence')} not recorded (a bound was reached)")
 
     if gate is not None:
         if not gate:

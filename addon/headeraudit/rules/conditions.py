@@ -1,24 +1,18 @@
-"""`when` conditions: which responses a rule applies to.
-
-Split in two so the engine can cache: the *static* part depends only on a few facts
-that repeat across responses (scheme, media type, status, method) and is resolved once
-per distinct combination; the *dynamic* part (host, path, filter, other headers) is
-checked per response, and most rules have none.
-"""
+"""`when` conditions: which responses a rule applies to. All given conditions must hold."""
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import SpecError, expect_bool, expect_keys, expect_mapping, str_list
+from ..checks.spec import SpecError, expect_bool, expect_keys, expect_mapping, str_list
+from ..facts import Facts
 
-DOCUMENT_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-# ZAP's lesson (peers.md §6.13): headers on interim and redirect responses are noise by
-# default. 1xx and 3xx (including 304) are skipped unless a rule lists them.
+# Headers on interim and redirect responses are noise by default (ZAP's lesson): 1xx and 3xx
+# (including 304) are skipped unless a rule lists them.
 DEFAULT_STATUS: tuple[tuple[int, int], ...] = ((200, 299), (400, 599))
 
 FilterCompiler = Callable[[str], Callable[[Any], bool]]
@@ -43,37 +37,33 @@ class Conditions:
     sets_session_cookie: bool | None = None
 
     @property
-    def dynamic(self) -> bool:
-        return bool(
-            self.hosts or self.paths or self.flow_filter or self.present or self.absent
-            or self.sets_session_cookie is not None
-        )
+    def location(self) -> bool:
+        """Whether the rule reads the request's host or path (a memo of outcomes must key on them)."""
+        return bool(self.hosts or self.paths)
 
-    def static_match(self, scheme: str, media_type: str, status: int, method: str) -> bool:
-        if self.schemes is not None and scheme not in self.schemes:
+    def matches(self, facts: Facts) -> bool:
+        if self.schemes is not None and facts.scheme not in self.schemes:
             return False
-        if self.document is not None and (media_type in DOCUMENT_TYPES) != self.document:
+        if self.document is not None and facts.document != self.document:
             return False
-        if self.content_types is not None and not any(fnmatch.fnmatchcase(media_type, g) for g in self.content_types):
+        if self.content_types is not None and not any(fnmatch.fnmatchcase(facts.media_type, g) for g in self.content_types):
             return False
-        if not any(lo <= status <= hi for lo, hi in self.statuses):
+        if not any(lo <= facts.status <= hi for lo, hi in self.statuses):
             return False
-        return self.methods is None or method in self.methods
-
-    def dynamic_match(self, host: str, path: str, flow: Any, headers: Mapping[str, list[str]], sets_session: Callable[[], bool]) -> bool:
-        if self.hosts is not None and not any(p.match(host) for p in self.hosts):
+        if self.methods is not None and facts.method not in self.methods:
             return False
-        if self.paths is not None and not any(p.match(path) for p in self.paths):
+        if self.hosts is not None and not any(p.match(facts.host) for p in self.hosts):
             return False
-        if any(name not in headers for name in self.present):
+        if self.paths is not None and not any(p.match(facts.path) for p in self.paths):
             return False
-        if any(name in headers for name in self.absent):
+        if any(name not in facts.headers for name in self.present):
             return False
-        if self.sets_session_cookie is not None and sets_session() != self.sets_session_cookie:
+        if any(name in facts.headers for name in self.absent):
             return False
-        if self.flow_filter is not None and (flow is None or not self.flow_filter(flow)):
+        if self.sets_session_cookie is not None and facts.sets_session_cookie != self.sets_session_cookie:
             return False
-        return True
+        flow = facts.response.flow
+        return self.flow_filter is None or (flow is not None and self.flow_filter(flow))
 
 
 def _status_ranges(value: Any, line: int | None) -> tuple[tuple[int, int], ...]:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .checks import COOKIE_KINDS, Check, SpecError, compile_check, compile_regex, expect_mapping, str_list
+from ..checks import COOKIE_KINDS, Check, compile_check
+from ..checks.spec import SpecError, compile_regex, expect_mapping, str_list
+from ..model import parse_severity
 from .conditions import Conditions, FilterCompiler, compile_conditions
-from .model import parse_severity
 from .yamlsource import SourceDict, YamlError, load_yaml
 
 RULE_KEYS = ("id", "target", "header", "severity", "message", "references", "when", "check", "fix")
@@ -85,10 +86,6 @@ class Rule:
     check: Check
     fix: Fix | None
     source: str  # "file:line" where the rule was defined
-    dynamic: bool = False  # has per-response conditions (host, path, filter, other headers)
-
-    def __post_init__(self) -> None:
-        self.dynamic = self.when.dynamic
 
 
 @dataclass(frozen=True)
@@ -99,15 +96,9 @@ class Ruleset:
     files: tuple[str, ...]  # every file read (the file and what it extends), for the watcher
     session_cookie_pattern: re.Pattern[str]
 
-    def by_id(self, rule_id: str) -> Rule:
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
-
 
 def default_rules_path() -> str:
-    return str(resources.files("headeraudit").joinpath("rules.yaml"))
+    return str(resources.files("headeraudit.rules").joinpath("rules.yaml"))
 
 
 def load_ruleset(path: str | None = None, compile_filter: FilterCompiler | None = None) -> Ruleset:
@@ -118,7 +109,7 @@ def load_ruleset(path: str | None = None, compile_filter: FilterCompiler | None 
         session_pattern = compile_regex(settings["session_cookie_pattern"], "settings.session_cookie_pattern", None)
     except SpecError as exc:
         raise RulesError(path, None, None, str(exc)) from exc
-    compiled = tuple(_compile_rule(raw, session_pattern, compile_filter) for raw in raw_rules.values())
+    compiled = tuple(_compile_rule(raw, compile_filter) for raw in raw_rules.values())
     return Ruleset(compiled, path, digest.hexdigest(), tuple(files), session_pattern)
 
 
@@ -234,7 +225,7 @@ def _deep_merge(base: SourceDict, changes: Mapping[str, Any]) -> SourceDict:
     return merged
 
 
-def _compile_rule(raw: SourceDict, session_pattern: re.Pattern[str], compile_filter: FilterCompiler | None) -> Rule:
+def _compile_rule(raw: SourceDict, compile_filter: FilterCompiler | None) -> Rule:
     rule_id = raw["id"]
     where = getattr(raw, "overridden_at", None)
 
@@ -271,9 +262,11 @@ def _compile_rule(raw: SourceDict, session_pattern: re.Pattern[str], compile_fil
         for ref in references:
             if not re.match(r"https?://", ref):
                 raise SpecError(f"references must be URLs, got {ref!r}", raw.line_of("references"))
-        check = compile_check(raw["check"], raw.line_of("check"), session_pattern)
+        check = compile_check(raw["check"], raw.line_of("check"))
         if (check.kind in COOKIE_KINDS) != (target == "cookie"):
             raise SpecError("cookie checks need target: cookie, and a cookie rule needs a cookie check", raw.line_of("check"))
+        if check.kind == "cors_reflection" and [h.lower() for h in headers] != ["access-control-allow-origin"]:
+            raise SpecError("cors_reflection judges Access-Control-Allow-Origin; set header to it", raw.line_of("header"))
         when = compile_conditions(raw.get("when"), raw.line_of("when"), compile_filter)
         fix = _compile_fix(raw.get("fix"), raw.line_of("fix"), target) if "fix" in raw else None
     except SpecError as exc:

@@ -1,7 +1,7 @@
 """YAML loading that remembers where every mapping came from.
 
-Rule errors must name the file and line (DEVELOPERS.md: "a broken rules file names the
-file, line and rule"), so mappings are loaded as `SourceDict`s carrying their position.
+A broken rules file must be reported with its file and line, so mappings are loaded as
+`SourceDict`s carrying their position.
 """
 
 from __future__ import annotations

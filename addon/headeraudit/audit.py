@@ -1,0 +1,143 @@
+"""One response in, one Outcome out: the whole judgement, free of any proxy type.
+
+facts (parsed once) -> engine (findings) and grade (test results) -> in fix mode the fixer's
+rewrite, applied to the same lines and judged again -> the annotation a proxy puts on the flow.
+The adapter keeps Outcomes in its memo; tests and saved traffic take this same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from .canonical import CANONICAL, CANONICAL_CHECKS
+from .engine import Engine
+from .facts import Facts
+from .fixes import Fixer, Planned
+from .grade import GRADE_HEADERS, ResponseGrade, grade_response
+from .model import SEVERITIES, SEVERITY_RANK, Finding, FixOutcome, Outcome, RawLine, Response
+from .rules import Ruleset
+from .text import terminal_safe
+
+COMMENT_PREFIX = "headeraudit: "
+FIX_COMMENT_PREFIX = "headeraudit fixed: "
+WOULD_FIX_COMMENT_PREFIX = "headeraudit would fix: "
+MARKERS = {
+    "critical": ":fire:",
+    "high": ":red_circle:",
+    "medium": ":orange_circle:",
+    "low": ":yellow_circle:",
+    "info": ":large_blue_circle:",
+}
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """What the auditor is asked to do (the adapter parses these from its options)."""
+
+    fix: bool = False
+    min_severity: str = "info"
+    fix_opt_in: bool = False
+    csp_report_endpoint: str | None = None  # fix mode: preview the CSP report-only, reports to this path
+
+
+def summarise(findings: Sequence[Finding]) -> str:
+    """'headeraudit: 2 high, 1 medium — hsts-missing, csp-unsafe-inline'."""
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for finding in findings:
+        counts[finding.severity] += 1
+    parts = [f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s]]
+    rules = dict.fromkeys(terminal_safe(f.rule) for f in findings)
+    return f"{COMMENT_PREFIX}{', '.join(parts)} — {', '.join(rules)}"
+
+
+class Auditor:
+    """A Ruleset and the settings, compiled once; `assess` is called per response."""
+
+    def __init__(self, ruleset: Ruleset, settings: AuditSettings = AuditSettings(),
+                 memory: dict[str, dict[str, Any]] | None = None) -> None:
+        """`memory`: a previous auditor's memory of stateful checks (kept across reloads)."""
+        self.ruleset = ruleset
+        self.settings = settings
+        self.engine = Engine(ruleset, memory)
+        self.fixer = Fixer(ruleset, settings.fix_opt_in, settings.csp_report_endpoint) if settings.fix else None
+        self._min_rank = SEVERITY_RANK[settings.min_severity]
+        rules = ruleset.rules
+        # The header lines an outcome depends on: what a rule, a `when` condition or the grade
+        # reads, and in fix mode every line a fix may touch (its rewrite names them).
+        self.read_headers: frozenset[str] = frozenset(
+            {k for r in rules for k in r.keys} | {n for r in rules for n in (*r.when.present, *r.when.absent)}
+            | GRADE_HEADERS | (self.fixer.touchable if self.fixer else frozenset())
+        )
+        # raw lower-case name -> how its lines are judged (None: as sent; else their canonical form)
+        self._read: dict[bytes, Callable[[bytes], bytes] | None] = {}
+        for name in self.read_headers:
+            kinds = {r.check.kind for r in rules if name in r.keys}
+            canonical = CANONICAL.get(name) if kinds <= CANONICAL_CHECKS.get(name, frozenset()) else None
+            self._read[name.encode("utf-8", "surrogateescape")] = canonical
+        # Whether an outcome depends on the request's host and path besides the headers...
+        self.reads_location = any(r.when.location for r in rules) or bool(self.fixer and self.fixer.needs_host)
+        # ... or on the flow as a whole (a mitmproxy filter expression): then it is never kept.
+        self.reads_flow = any(r.when.flow_filter is not None for r in rules)
+
+    @property
+    def memory(self) -> dict[str, dict[str, Any]]:
+        return self.engine.memory
+
+    def select(self, fields: Sequence[RawLine]) -> tuple[tuple[RawLine, ...], bool]:
+        """The lines an outcome depends on (names in lower case, values in the form they are
+        judged, see canonical.py), and whether it also depends on the request: a credentialed
+        CORS answer is compared with the request's Origin (Facts.cors_echoed_origin)."""
+        lines = []
+        read = self._read
+        allows_origin = credentials = False
+        for name, value in fields:
+            name = name.lower()
+            if name not in read:
+                continue
+            canonical = read[name]
+            lines.append((name, value if canonical is None else canonical(value)))
+            if name == b"access-control-allow-origin":
+                allows_origin = True
+            elif name == b"access-control-allow-credentials" and value.strip().lower() == b"true":
+                credentials = True
+        return tuple(lines), allows_origin and credentials
+
+    def facts(self, response: Response, now: datetime | None = None) -> Facts:
+        return Facts(response, self.ruleset.session_cookie_pattern, now)
+
+    def assess(self, response: Response) -> Outcome:
+        """The Outcome of one response. Its lines may be all the response's or only those
+        `select` returns: the outcome is the same."""
+        lines, _ = self.select(response.headers)
+        response = replace(response, headers=lines)
+        facts = self.facts(response)
+        findings = self.engine.evaluate(facts)
+        grade = grade_response(facts)
+        if self._min_rank:
+            findings = tuple(f for f in findings if SEVERITY_RANK[f.severity] >= self._min_rank)
+        fix, grade_after = None, None
+        if self.fixer is not None:
+            planned = self.fixer.plan(findings, facts, response.headers)
+            grade_after = grade
+            if planned is not None:
+                fix, grade_after = self._fixed(response, planned)
+        if not findings:
+            return Outcome((), grade, "", "", None, fix, grade_after)
+        worst = max(findings, key=lambda f: SEVERITY_RANK[f.severity]).severity
+        metadata = {"findings": [f.as_dict() for f in findings], "max_severity": worst}
+        return Outcome(findings, grade, summarise(findings), MARKERS[worst], metadata, fix, grade_after)
+
+    def _fixed(self, response: Response, planned: Planned) -> tuple[FixOutcome, ResponseGrade | None]:
+        """The fix and the grade of the response as fixed: the rewrite applied to the same lines
+        and judged again (so fix closure is a property of this path, tested as such)."""
+        facts = self.facts(replace(response, headers=planned.rewrite.apply(response.headers)))
+        findings_after = self.engine.evaluate(facts)
+        prefix = FIX_COMMENT_PREFIX if response.live else WOULD_FIX_COMMENT_PREFIX
+        fix = FixOutcome(
+            planned.rewrite, planned.edits, prefix + ", ".join(edit.label for edit in planned.edits),
+            tuple(edit.as_dict() for edit in planned.edits), tuple(f.as_dict() for f in findings_after),
+        )
+        return fix, grade_response(facts)

@@ -1,0 +1,54 @@
+"""Header values with what changes on every response and no verdict reads taken out.
+
+Most dynamic sites send a fresh CSP nonce and a fresh session-cookie value on every response.
+Judged as they are, every response would be new to the proxy's memo of outcomes, and every
+nonce would make a new finding entry (csp-invalid's evidence holds the policy). Judged in the
+form below, a site's responses are the same responses again, and the verdicts are unchanged:
+
+- a CSP nonce's value becomes as many x's (its grammar and length are kept, which is all a
+  check reads: CSP3 §2.3.1 base64-value, and CSP Evaluator's length check);
+- a Set-Cookie value is dropped (`sid=abc; Secure` -> `sid=; Secure`): no check reads it and it
+  never appears in evidence. Not when the value matters: a nameless cookie (its value is read
+  for prefix spoofing, RFC 6265bis §5.7), a control character (the browser ignores the line,
+  §5.6 step 1) or a name and value over 4096 octets (§5.6 step 5).
+
+A header is only put in this form when every rule that reads it reads it through a check
+that cannot tell the difference (CANONICAL_CHECKS); a rule matching the raw value with a
+regular expression, say, sees the value as sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# Before and after: whitespace, ";" or ",", so a host-source path holding "'nonce-" is left alone.
+_NONCE = re.compile(rb"(?<![^\t\n\f\r ;,])('nonce-)([A-Za-z0-9+/_-]+)(={0,2}')(?![^\t\n\f\r ;,])", re.IGNORECASE)
+_COOKIE_CTL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+MAX_NAME_VALUE = 4096
+
+
+def canonical_csp(value: bytes) -> bytes:
+    return _NONCE.sub(lambda m: m[1] + b"x" * len(m[2]) + m[3], value)
+
+
+def canonical_cookie(value: bytes) -> bytes:
+    pair, semicolon, attributes = value.partition(b";")
+    name, equals, cookie_value = pair.partition(b"=")
+    if not cookie_value or not name.strip(b" \t") or len(pair) > MAX_NAME_VALUE or _COOKIE_CTL.search(pair):
+        return value
+    return name + equals + semicolon + attributes
+
+
+CANONICAL: dict[str, Callable[[bytes], bytes]] = {
+    "content-security-policy": canonical_csp,
+    "content-security-policy-report-only": canonical_csp,
+    "set-cookie": canonical_cookie,
+}
+# The check kinds whose verdicts cannot tell a header from its canonical form. Evidence may
+# show the canonical form (a nonce as x's), which keeps one entry per site, not per response.
+CANONICAL_CHECKS: dict[str, frozenset[str]] = {
+    "content-security-policy": frozenset({"csp", "valid", "present", "absent", "at_most_once"}),
+    "content-security-policy-report-only": frozenset({"csp", "valid", "present", "absent", "at_most_once"}),
+    "set-cookie": frozenset({"cookie", "present"}),
+}

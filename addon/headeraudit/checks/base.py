@@ -1,0 +1,24 @@
+"""What every compiled check is: a callable over a response's facts for one header."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..facts import Facts
+
+Violation = tuple[str, str]  # (evidence, detail)
+
+
+class Check:
+    """A compiled check. `run` gets the response's facts and the lower-cased name of the header
+    the rule judges, and answers with violations. `memory` is the check's own state across
+    responses, owned by the engine (empty for the stateless checks)."""
+
+    kind: str = ""  # set by compile_check
+    # Whether an absent header can be a violation; if not, the engine skips absent headers.
+    judges_absence: bool = False
+    # A stateful check remembers what it saw (CORS reflection): its rule keeps memory per engine.
+    stateful: ClassVar[bool] = False
+
+    def run(self, facts: Facts, name: str, memory: dict[str, Any]) -> list[Violation]:  # pragma: no cover
+        raise NotImplementedError

@@ -1,0 +1,265 @@
+"""The mitmproxy addon: options, lifecycle, hooks and commands around the pure core.
+
+Per response: the flow's view (flows.py) -> the memo's Outcome (memo.py; on a miss the
+core's Auditor builds it) -> the flow annotated and, in fix mode, rewritten (annotate.py) ->
+the store counts it, and the findings its host shows for the first time are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mitmproxy import command, ctx, exceptions, http
+
+from .. import gate
+from ..audit import Auditor
+from ..model import SEVERITIES
+from ..report import renderer_for
+from ..report.json_report import build_report, write_atomically
+from ..report.summary import render_summary
+from ..rules import Ruleset, RulesError, load_ruleset
+from ..store import FindingStore
+from ..text import terminal_safe
+from . import annotate, flows
+from .endpoints import ANSWERED, Endpoints
+from .memo import Memo
+from .settings import OPTION_NAMES, OPTIONS, Settings, check_report_path, compile_filter, parse_settings
+
+logger = logging.getLogger("headeraudit")
+
+LOG_LEVELS = {"critical": logging.WARNING, "high": logging.WARNING, "medium": logging.WARNING, "low": logging.INFO, "info": logging.INFO}
+WATCH_INTERVAL = 1.0
+MAX_INTERNAL_ERRORS_LOGGED = 50
+
+OnDone = Callable[[gate.Verdict, dict[str, Any]], None]
+
+
+class HeaderAudit:
+    def __init__(self, on_done: OnDone | None = None) -> None:
+        """`on_done`: given the gate's verdict and the report when mitmproxy exits (the
+        `headeraudit` command prints the summary and exits with the verdict's status);
+        without it, the summary is logged."""
+        self.on_done = on_done
+        self.settings: Settings | None = None
+        self.ruleset: Ruleset | None = None
+        self.auditor: Auditor | None = None
+        self.memo: Memo | None = None
+        self.endpoints: Endpoints | None = None
+        self.store = FindingStore()
+        self._watch_task: asyncio.Task | None = None
+        self._mtimes: dict[str, int | None] = {}
+        self._last_reload_error: str | None = None
+        self._internal_errors: set[str] = set()
+        self._store_full_logged = False
+        self._write_errors: dict[str, str] = {}  # path -> why its last write failed
+
+    # ------------------------------------------------------------------ options
+
+    def load(self, loader: Any) -> None:
+        for option in OPTIONS:
+            loader.add_option(option.name, option.type, option.default, option.help, option.choices)
+
+    def configure(self, updated: set[str]) -> None:
+        if self.settings is not None and not updated.intersection(OPTION_NAMES):
+            return
+        try:
+            settings = parse_settings({name: getattr(ctx.options, name) for name in OPTION_NAMES})
+        except ValueError as exc:
+            raise exceptions.OptionsError(str(exc)) from None
+        ruleset = self.ruleset
+        if ruleset is None or "headeraudit_rules" in updated:
+            try:
+                ruleset = load_ruleset(settings.rules, compile_filter)
+            except RulesError as exc:
+                raise exceptions.OptionsError(f"headeraudit_rules: {exc}") from None
+        self.settings = settings
+        self._install(ruleset)
+
+    def _install(self, ruleset: Ruleset) -> None:
+        settings = self.settings
+        assert settings is not None
+        # The memory of stateful checks (CORS origins per host) is kept across reloads.
+        self.auditor = Auditor(ruleset, settings.auditing(), self.auditor.memory if self.auditor else None)
+        self.memo = Memo(self.auditor)
+        self.ruleset = ruleset
+        csp_reports = settings.csp_report_endpoint is not None
+        self.endpoints = None
+        if settings.report_page or csp_reports:
+            self.endpoints = Endpoints(settings.report_page, csp_reports, self.build_report, self.store.record_csp_report,
+                                       self._internal_error)
+        self._mtimes = {path: _mtime(path) for path in ruleset.files}
+        self._last_reload_error = None
+
+    # ------------------------------------------------------------------ hooks
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if self.endpoints is not None:
+            self.endpoints.request(flow)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response is None or self.memo is None or flow.metadata.get(ANSWERED):
+            return
+        selected = self.settings.flow_filter if self.settings else None
+        if selected is not None and not selected(flow):
+            return
+        try:
+            self._audit(flow)
+        except Exception as exc:  # contained per flow: the response passes unchanged
+            self._internal_error(flow, exc)
+
+    def _audit(self, flow: http.HTTPFlow) -> None:
+        assert self.memo is not None
+        view = flows.view(flow)
+        outcome = self.memo.outcome(view, lambda: flows.request_origin(flow.request), flow)
+        annotate.apply(flow, view, outcome)
+        store = self.store
+        for finding in store.record(view.host, lambda: flow.request.pretty_url, outcome, time.time(), view.live):
+            logger.log(LOG_LEVELS[finding.severity], terminal_safe(
+                f"headeraudit [{finding.severity.upper()}] {view.host} {finding.rule}: {finding.message} — "
+                f"{finding.header}: {finding.evidence}"))
+        if store.dropped and not self._store_full_logged:
+            self._store_full_logged = True
+            logger.warning(f"headeraudit: finding store is full ({store.max_entries} entries); further new findings are counted as dropped")
+        fix = outcome.fix
+        if fix is not None and store.wants_fix_preview(view.host):
+            store.record_fix_preview(view.host, flow.request.pretty_url, view.live, flows.decoded(view.fields),
+                                     flows.decoded(fix.rewrite.apply(view.fields)))
+
+    def _internal_error(self, flow: http.HTTPFlow, exc: Exception) -> None:
+        key = f"{type(exc).__name__}: {exc}"[:200]
+        if key in self._internal_errors or len(self._internal_errors) >= MAX_INTERNAL_ERRORS_LOGGED:
+            return
+        self._internal_errors.add(key)
+        url = flow.request.pretty_url if flow.request else "?"
+        logger.warning(terminal_safe(f"headeraudit: internal error while auditing {url[:200]}: {key} (the response was passed on unchanged)"),
+                       exc_info=True)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def running(self) -> None:
+        # mitmproxy keeps unknown --set names in `deferred` and says nothing (upstream #2174):
+        # a misspelt headeraudit_* option would silently do nothing, so say it.
+        for name in sorted(getattr(ctx.options, "deferred", {}) or {}):
+            if name.startswith("headeraudit"):
+                logger.warning(f"headeraudit: unknown option {name!r} ignored (known: {', '.join(OPTION_NAMES)})")
+        if self._watch_task is None:
+            self._watch_task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        """mitmproxy reloads scripts, not our data files: poll the rules file(s) ourselves."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            try:
+                if any(_mtime(path) != seen for path, seen in self._mtimes.items()):
+                    self.reload_rules(trigger="changed")
+            except Exception as exc:  # never let the watcher die
+                logger.error(f"headeraudit: rules watcher failed: {exc}")
+
+    def reload_rules(self, trigger: str) -> bool:
+        assert self.settings is not None
+        try:
+            ruleset = load_ruleset(self.settings.rules, compile_filter)
+        except RulesError as exc:
+            self._mtimes = {path: _mtime(path) for path in self._mtimes}  # report each broken state once
+            message = str(exc)
+            if message != self._last_reload_error:
+                logger.error(f"headeraudit: rules not reloaded ({trigger}), previous rules stay active: {message}")
+                self._last_reload_error = message
+            return False
+        self._install(ruleset)
+        logger.info(f"headeraudit: rules reloaded ({trigger}): {len(ruleset.rules)} rules from {ruleset.path}")
+        return True
+
+    def done(self) -> None:
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            self._watch_task = None
+        settings = self.settings
+        report = self.build_report()
+        written = self.write_reports(settings.reports if settings else (), report)
+        totals = self.store.totals()
+        counts = ", ".join(f"{totals[s]} {s}" for s in reversed(SEVERITIES) if totals[s]) or "no findings"
+        where = f"; report: {', '.join(written)}" if written else ""
+        logger.info(f"headeraudit: {self.store.flows_audited} flows audited, {len(self.store.entries)} distinct findings ({counts}){where}")
+        verdict = gate.evaluate(report, settings.fail_on if settings else None, settings.min_grade if settings else None)
+        if self.on_done is not None:
+            self.on_done(verdict, report)
+        elif verdict.checked:
+            level = logging.INFO if verdict.passed else logging.WARNING
+            for line in render_summary(report, list(verdict.failures)).splitlines():
+                logger.log(level, line)
+            if not verdict.passed:
+                logger.log(level, "headeraudit: mitmdump's exit status does not reflect the gate; run `headeraudit` instead for exit status 3")
+
+    def build_report(self) -> dict[str, Any]:
+        return build_report(self.store, self.ruleset, self.settings.mode if self.settings else "audit", time.time())
+
+    def write_reports(self, paths: Sequence[str], report: dict[str, Any] | None = None) -> list[str]:
+        written = []
+        for path in paths:
+            try:
+                if report is None:
+                    report = self.build_report()
+                write_atomically(path, renderer_for(path)(report))
+                written.append(path)
+            except OSError as exc:
+                self._write_errors[path] = str(exc.strerror or exc)
+                logger.error(f"headeraudit: could not write report {path}: {exc.strerror or exc}; the previous file is kept")
+        return written
+
+    # ------------------------------------------------------------------ commands
+
+    @command.command("headeraudit.reload")
+    def reload_command(self) -> None:
+        """Reload the rules file now; on error the previous rules stay active."""
+        if not self.reload_rules(trigger="command"):
+            raise exceptions.CommandError(f"rules not reloaded: {self._last_reload_error}")
+
+    @command.command("headeraudit.report")
+    def report_command(self, path: str = "") -> str:
+        """Write the report(s) now: to `path`, or to the paths of headeraudit_report."""
+        if path:
+            try:
+                check_report_path(path)
+            except ValueError as exc:
+                raise exceptions.CommandError(str(exc)) from exc
+        paths = (path,) if path else (self.settings.reports if self.settings else ())
+        if not paths:
+            raise exceptions.CommandError("no report path: give one, or set headeraudit_report")
+        written = self.write_reports(paths)
+        failed = [p for p in paths if p not in written]
+        if failed:
+            # The command bar shows only this message: name the path(s) and why.
+            reasons = "; ".join(f"{p}: {self._write_errors.get(p, 'unknown error')}" for p in failed)
+            done = f" (written: {', '.join(written)})" if written else ""
+            raise exceptions.CommandError(f"report could not be written, the previous file is kept — {reasons}{done}")
+        return "report written: " + ", ".join(written)
+
+    @command.command("headeraudit.clear")
+    def clear_command(self) -> None:
+        """Forget all findings collected so far (flows keep their annotations)."""
+        self.store.clear()
+        self._store_full_logged = False
+
+    @command.command("headeraudit.findings")
+    def findings_command(self) -> str:
+        """The findings collected so far, one line each, worst first."""
+        entries = self.store.sorted_entries()
+        if not entries:
+            return f"headeraudit: no findings in {self.store.flows_audited} audited flows"
+        return "\n".join(
+            terminal_safe(f"[{e.finding.severity.upper()}] {e.host} {e.finding.rule} ×{e.count}: {e.finding.header}: {e.finding.evidence}")
+            for e in entries
+        )
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None

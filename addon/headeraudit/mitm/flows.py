@@ -1,0 +1,71 @@
+"""What the addon reads off a mitmproxy flow: host, scheme and the raw header lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mitmproxy import http
+from mitmproxy.proxy.mode_specs import ReverseMode
+
+from ..model import RawLine
+
+LOWER_CASE_VERSIONS = (b"HTTP/2.0", b"HTTP/3")  # Response.is_http2, .is_http3
+HOST_MAX = 300  # bytes of a Host header looked at; a longer one is no valid host name anyway
+_HOSTS: dict[tuple[bytes, str, bytes, bytes], str] = {}
+_HOSTS_MAX = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class FlowView:
+    """One response's flow as the addon reads it, once per response."""
+
+    host: str  # as the browser named it: Host/:authority, IDNA-decoded, lower case
+    scheme: str  # the scheme the browser saw
+    method: str
+    path: str
+    status: int
+    fields: tuple[RawLine, ...]  # the response's header lines, raw
+    live: bool
+    lower_case_names: bool  # HTTP/2 or HTTP/3: header names must be lower case (RFC 9113 §8.2.1)
+
+
+def view(flow: http.HTTPFlow) -> FlowView:
+    request, response = flow.request, flow.response
+    assert response is not None
+    return FlowView(host(request), client_scheme(flow), request.method, request.path, response.status_code,
+                    tuple(response.headers.fields), flow.live, response.data.http_version in LOWER_CASE_VERSIONS)
+
+
+def host(request: http.Request) -> str:
+    """request.pretty_host in lower case. mitmproxy computes it with IDNA checks on every call
+    (~4.5 µs, more than the rest of a repeated response's audit), so it is kept per raw
+    authority it was computed from (bounded; a Host header is looked at up to HOST_MAX bytes)."""
+    data = request.data
+    raw_host = next((value for name, value in data.headers.fields if len(name) == 4 and name.lower() == b"host"), b"")
+    if len(raw_host) > HOST_MAX or len(data.authority) > HOST_MAX:
+        return request.pretty_host[:HOST_MAX].lower()
+    key = (data.http_version, data.host, data.authority, raw_host)
+    known = _HOSTS.get(key)
+    if known is None:
+        if len(_HOSTS) >= _HOSTS_MAX:
+            _HOSTS.clear()
+        known = _HOSTS[key] = request.pretty_host.lower()
+    return known
+
+
+def client_scheme(flow: http.HTTPFlow) -> str:
+    """The scheme the browser saw. In reverse mode the upstream scheme says nothing about the
+    client side (reverse:http://… may be served to the browser over TLS, and vice versa)."""
+    if isinstance(getattr(flow.client_conn, "proxy_mode", None), ReverseMode):
+        return "https" if flow.client_conn.tls_established else "http"
+    return flow.request.scheme
+
+
+def decoded(lines: Sequence[RawLine]) -> list[tuple[str, str]]:
+    """Raw lines as text, as mitmproxy decodes them (undecodable bytes kept as surrogates)."""
+    return [(name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape")) for name, value in lines]
+
+
+def request_origin(request: http.Request) -> str | None:
+    return request.headers.get("origin")
