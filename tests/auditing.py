@@ -10,9 +10,16 @@ from headeraudit.model import Finding, Outcome, Response
 from headeraudit.rules import Ruleset
 
 
+def _raw(text: str) -> bytes:
+    try:
+        return text.encode("utf-8", "surrogateescape")  # \udc80-\udcff: the bytes they stand for
+    except UnicodeEncodeError:  # other lone surrogates: never decoded from bytes, but generated
+        return text.encode("utf-8", "surrogatepass")
+
+
 def encoded(headers: Iterable[tuple[str, str]]) -> tuple[tuple[bytes, bytes], ...]:
     """Text pairs as raw header lines (undecodable bytes given as surrogates come back as bytes)."""
-    return tuple((n.encode("utf-8", "surrogateescape"), v.encode("utf-8", "surrogateescape")) for n, v in headers)
+    return tuple((_raw(n), _raw(v)) for n, v in headers)
 
 
 def decoded(lines: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:

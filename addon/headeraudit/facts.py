@@ -37,13 +37,17 @@ class Cookie:
     parsed: SetCookie
     session: bool  # the name matches the ruleset's session_cookie_pattern
     deletion: bool  # expires on arrival (Max-Age <= 0, or Expires in the past)
+    # The browser keeps it at all: RFC 6265bis §5.6 ignores a line with a control character, an
+    # empty name and value, or a name and value over 4096 octets (the parser's fatal problems).
+    stored: bool
 
 
 def _cookies(lines: Sequence[str], pattern: re.Pattern[str], now: datetime) -> tuple[Cookie, ...]:
     out = []
     for line in lines:
         cookie = parse_set_cookie(line)
-        out.append(Cookie(cookie, pattern.search(cookie.name) is not None, cookie.is_deletion(now)))
+        stored = not any(p.fatal for p in cookie.problems)
+        out.append(Cookie(cookie, pattern.search(cookie.name) is not None, cookie.is_deletion(now), stored))
     return tuple(out)
 
 
@@ -122,7 +126,7 @@ class Facts:
     @property
     def sets_session_cookie(self) -> bool:
         """The response sets (not deletes) a cookie whose name marks it as a session cookie."""
-        return any(c.session and not c.deletion for c in self.cookies())
+        return any(c.session and c.stored and not c.deletion for c in self.cookies())
 
     def policies(self, name: str = CSP) -> tuple[Policy, ...]:
         """The policies of a CSP header; each is enforced on its own (CSP3 §2.2.2)."""

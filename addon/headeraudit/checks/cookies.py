@@ -1,6 +1,6 @@
 """`cookie`: each Set-Cookie line the browser would store, judged on its own (RFC 6265bis §5.6).
 
-Deletion cookies (expiring on arrival) are not judged. Whether a cookie is a session cookie
+Deletion cookies (expiring on arrival) and lines the browser ignores are not judged. Whether a cookie is a session cookie
 is a fact of the response (the ruleset's session_cookie_pattern), shared with the grade.
 """
 
@@ -37,7 +37,7 @@ class CookieCheck(Check):
         out: list[Violation] = []
         for fact in facts.cookies(name):
             cookie = fact.parsed
-            if fact.deletion or (self.select == "session" and not fact.session):
+            if fact.deletion or not fact.stored or (self.select == "session" and not fact.session):
                 continue
             if self.name_pattern is not None and not self.name_pattern.search(cookie.name):
                 continue

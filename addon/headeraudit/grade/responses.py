@@ -11,13 +11,15 @@ Observatory departs from the specs, the specs win (README.md, "Grades"):
   wins), nor is 'strict-dynamic' without a nonce or hash (it then blocks parser-inserted
   scripts); 'strict-dynamic' voids host and scheme sources and 'unsafe-inline' with or
   without a nonce (CSP3 §8.2); 'unsafe-eval' counts in script-src only (in style-src it does
-  nothing). CSP in <meta> is not seen (bodies are not read);
+  nothing); object-src data: is as unsafe as a broad source (a plugin runs code from a data:
+  URL). CSP in <meta> is not seen (bodies are not read);
 - X-Frame-Options (HTML standard): ALLOW-FROM is ignored by browsers, so it is scored as an
   invalid header (-20), not as protection (0); conflicting DENY/SAMEORIGIN values block all
   framing and are scored as DENY;
 - X-Content-Type-Options (Fetch): the first value of the comma-split list decides;
 - cookies: a session cookie is one the ruleset's session_cookie_pattern names (the
-  Observatory: a name containing "sess" or "login");
+  Observatory: a name containing "sess" or "login"); a nameless cookie counts (RFC 6265bis
+  §5.6 stores it), a line the browser ignores does not;
 - CORS: the Observatory probes with its own Origin. A proxy only sees real requests, so a
   host is "universal access" once it echoes two different Origins with credentials (the
   same evidence as rule cors-origin-reflected-credentials), else restricted.
@@ -84,7 +86,7 @@ def _csp(facts: Facts) -> tuple[str, bool]:
 
     https = facts.https
     framing = any(_anti_clickjacking(p) for p in policies)
-    if allowed("script-src", (*INLINE, *BROAD)) or allowed("object-src", BROAD):
+    if allowed("script-src", (*INLINE, *BROAD)) or allowed("object-src", (*BROAD, "data:")):
         return "csp-implemented-with-unsafe-inline", framing
     # Mixed content: a weakness only if no enforced policy closes it.
     if https and all(_insecure_active(p) for p in policies):
@@ -135,7 +137,7 @@ def _cookies(facts: Facts, hsts_ok: bool) -> str:
 
     for fact in facts.cookies():
         cookie = fact.parsed
-        if not cookie.name or cookie.name in _IGNORED_COOKIES or fact.deletion:
+        if not fact.stored or fact.deletion or cookie.name in _IGNORED_COOKIES:
             continue
         seen = True
         secure = cookie.secure and https  # "without Secure or set over HTTP"
