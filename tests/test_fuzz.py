@@ -328,7 +328,6 @@ def test_fixes_are_closed_and_idempotent_on_arbitrary_headers(headers, scheme, s
     "sid=1; \xa0Secure; HttpOnly; SameSite=Lax",  # NBSP before the attribute name
     "sid=1; Secure\u3000; HttpOnly; SameSite=Lax",  # ideographic space after it
     "sid=1; Secure; HttpOnly; SameSite=\x85Lax",  # NEL inside the value
-    "sid=1; Secure; HttpOnly; SameSite=Lax\x1c",  # a separator control that str.strip() trims
 ])
 def test_cookie_fix_is_closed_when_attributes_carry_whitespace_http_does_not_trim(line):
     """RFC 6265bis §5.6 trims only SP and HTAB, so the browser (and the audit) see
@@ -338,6 +337,17 @@ def test_cookie_fix_is_closed_when_attributes_carry_whitespace_http_does_not_tri
     auditor, outcome, _, after = _fixed(headers)
     assert any(f.rule.startswith("cookie-") for f in outcome.findings)
     assert [f.rule for f in after if auditor.fixer.fixable(f.rule)] == []
+
+
+def test_a_cookie_line_with_a_control_character_is_neither_judged_nor_fixed():
+    """RFC 6265bis §5.6 step 1: the browser ignores a Set-Cookie line holding a control
+    character other than HTAB (here \x1c, which str.strip() would trim), so no rule judges it
+    as a live cookie and no fix touches it."""
+    headers = [("Content-Type", "image/png"), ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"),
+               ("Set-Cookie", "sid=1; Secure; HttpOnly; SameSite=Lax\x1c"), ("Set-Cookie", "theme=1")]
+    _, outcome, fixed, _ = _fixed(headers)
+    assert {f.evidence for f in outcome.findings if f.rule.startswith("cookie-")} == {"theme"}
+    assert ("Set-Cookie", "sid=1; Secure; HttpOnly; SameSite=Lax\x1c") in fixed
 
 
 @pytest.mark.parametrize("scheme", ["https", "http"])
