@@ -10,7 +10,7 @@ def finding(evidence="missing", rule="hsts-missing", severity="medium"):
 
 
 def outcome(findings, edits=()):
-    fix = FixOutcome(None, tuple(edits), "", (), ()) if edits else None
+    fix = FixOutcome(None, tuple(edits), "", (), (), tuple((e.label, e.rule) for e in edits)) if edits else None
     return Outcome(tuple(findings), None, "c", ":m:", {}, fix)
 
 

@@ -22,6 +22,10 @@ from .rules import Ruleset
 from .text import terminal_safe
 
 COMMENT_PREFIX = "headeraudit: "
+# Auditor._read's markers: a line no verdict reads; the two CORS lines select() looks into.
+_SKIP: Any = object()
+_ALLOW_ORIGIN: Any = object()
+_ALLOW_CREDENTIALS: Any = object()
 FIX_COMMENT_PREFIX = "headeraudit fixed: "
 WOULD_FIX_COMMENT_PREFIX = "headeraudit would fix: "
 MARKERS = {
@@ -72,11 +76,14 @@ class Auditor:
             | GRADE_HEADERS | (self.fixer.touchable if self.fixer else frozenset())
         )
         # raw lower-case name -> how its lines are judged (None: as sent; else their canonical form)
-        self._read: dict[bytes, Callable[[bytes], bytes] | None] = {}
+        self._read: dict[bytes, Any] = {}
         for name in self.read_headers:
             kinds = {r.check.kind for r in rules if name in r.keys}
             canonical = CANONICAL.get(name) if kinds <= CANONICAL_CHECKS.get(name, frozenset()) else None
             self._read[name.encode("utf-8", "surrogateescape")] = canonical
+        if b"access-control-allow-origin" in self._read:  # read by the grade, so always
+            self._read[b"access-control-allow-origin"] = _ALLOW_ORIGIN
+            self._read[b"access-control-allow-credentials"] = _ALLOW_CREDENTIALS
         # Whether an outcome depends on the request's host and path besides the headers...
         self.reads_location = any(r.when.location for r in rules) or bool(self.fixer and self.fixer.needs_host)
         # ... or on the flow as a whole (a mitmproxy filter expression): then it is never kept.
@@ -95,14 +102,19 @@ class Auditor:
         allows_origin = credentials = False
         for name, value in fields:
             name = name.lower()
-            if name not in read:
+            how = read.get(name, _SKIP)
+            if how is None:
+                lines.append((name, value))
+            elif how is _SKIP:
                 continue
-            canonical = read[name]
-            lines.append((name, value if canonical is None else canonical(value)))
-            if name == b"access-control-allow-origin":
+            elif how is _ALLOW_ORIGIN:
+                lines.append((name, value))
                 allows_origin = True
-            elif name == b"access-control-allow-credentials" and value.strip().lower() == b"true":
-                credentials = True
+            elif how is _ALLOW_CREDENTIALS:
+                lines.append((name, value))
+                credentials = credentials or value.strip().lower() == b"true"
+            else:
+                lines.append((name, how(value)))
         return tuple(lines), allows_origin and credentials
 
     def facts(self, response: Response, now: datetime | None = None) -> Facts:
@@ -136,8 +148,10 @@ class Auditor:
         facts = self.facts(replace(response, headers=planned.rewrite.apply(response.headers)))
         findings_after = self.engine.evaluate(facts)
         prefix = FIX_COMMENT_PREFIX if response.live else WOULD_FIX_COMMENT_PREFIX
+        labels = [edit.label for edit in planned.edits]
         fix = FixOutcome(
-            planned.rewrite, planned.edits, prefix + ", ".join(edit.label for edit in planned.edits),
+            planned.rewrite, planned.edits, prefix + ", ".join(labels),
             tuple(edit.as_dict() for edit in planned.edits), tuple(f.as_dict() for f in findings_after),
+            tuple((label[:200], edit.rule) for label, edit in zip(labels, planned.edits)),
         )
         return fix, grade_response(facts)

@@ -82,6 +82,7 @@ class FixOutcome:
     comment: str  # "headeraudit fixed: +Strict-Transport-Security, ..." ("would fix" when saved)
     edit_dicts: tuple[dict[str, Any], ...]  # flow metadata and reports; read-only, shared
     findings_after: tuple[dict[str, str], ...]  # the findings of the response as fixed
+    counted: tuple[tuple[str, str], ...] = ()  # (edit label, rule) of each edit, as the store counts them
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,8 +161,8 @@ class FindingStore:
             if _wants_example(entry):
                 url = _add_example(entry, url)
         if outcome.fix is not None:
-            for edit in outcome.fix.edits:
-                fix_key = (host, edit.label[:200], edit.rule, applied)  # Edit.label is printable
+            for label, rule in outcome.fix.counted:
+                fix_key = (host, label, rule, applied)
                 if fix_key in self.fixes or len(self.fixes) < MAX_FIX_ENTRIES:
                     self.fixes[fix_key] = self.fixes.get(fix_key, 0) + 1
                 else:

@@ -30,7 +30,7 @@ def _escape(char: str) -> str:
 
 def escape_controls(text: str) -> str:
     """Controls and lone surrogates as visible escapes; everything else unchanged."""
-    if _CONTROLS.search(text) is None:
+    if text.isprintable() or _CONTROLS.search(text) is None:
         return text
     return _CONTROLS.sub(lambda m: _escape(m.group()), text)
 
