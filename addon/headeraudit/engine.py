@@ -35,9 +35,7 @@ class Engine:
                 continue
             check = rule.check
             memory = self.memory.get(rule.id, no_memory)
-            for header, name in zip(rule.headers, rule.keys):
-                if name not in facts.headers and not check.judges_absence:
-                    continue
+            for header, name in rule.judged(facts.headers):
                 for evidence, detail in check.run(facts, name, memory):
                     message = f"{rule.message} ({clip_evidence(detail)})" if detail else rule.message
                     found[Finding(rule.id, rule.severity, header, message, escape_controls(evidence))] = None

@@ -136,11 +136,17 @@ class Facts:
         """Whether the browser lets `source` through for `directive`: a load must pass every
         enforced policy (CSP3 §2.2.2), so only if each of them allows it. Without a policy,
         everything is allowed."""
-        return all(allows(policy, directive, source) for policy in self.policies(name))
+        for policy in self.policies(name):
+            if not allows(policy, directive, source):
+                return False
+        return True
 
     def csp_restricts(self, directive: str, name: str = CSP) -> bool:
         """Some policy restricts `directive` (after fallback, CSP3 §6.8.3)."""
-        return any(policy.governing(directive) is not None for policy in self.policies(name))
+        for policy in self.policies(name):
+            if policy.governing(directive) is not None:
+                return True
+        return False
 
     @property
     def cors_echoed_origin(self) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..parsers.csp import Policy, scheme_of
+from ..parsers.csp import SOURCE_LIST_DIRECTIVES, Policy, scheme_of, source_scheme
 from ..text import clip_evidence
 from .base import Check, Violation
 from .spec import SpecError, expect_keys, expect_mapping, str_list
@@ -32,10 +32,9 @@ class CspCheck(Check):
         if not policies:
             return [("missing", "")] if self.judges_absence else []
         out: list[Violation] = []
-        evidence = clip_evidence(" , ".join(p.raw for p in policies))
         for directive in self.required_directives:
             if not facts.csp_restricts(directive, name):
-                out.append((evidence, f"no policy restricts {directive}"))
+                out.append((clip_evidence(" , ".join(p.raw for p in policies)), f"no policy restricts {directive}"))
         for directive, sources in self.forbidden_sources:
             if not facts.csp_restricts(directive, name):
                 continue  # unrestricted: a required-directive rule (csp-no-script-src) says so once
@@ -66,7 +65,8 @@ def _listed_schemes(policies: Sequence[Policy], directive: str, schemes: frozens
             found = by_name.setdefault(name, [])
             if directive != "all" and name != directive:
                 continue
-            bad = [t for t in tokens if scheme_of(t) in schemes]
+            scheme = source_scheme if name in SOURCE_LIST_DIRECTIVES else scheme_of
+            bad = [t for t in tokens if scheme(t) in schemes]
             if bad:
                 found.append((clip_evidence(f"{name} {' '.join(bad)}"), f"{name} allows insecure {shown} sources"))
     return [violation for violations in by_name.values() for violation in violations]

@@ -44,7 +44,7 @@ class Directives(Check):
         parsed = self._parse(facts, name)
         if parsed is None:
             return []
-        evidence = clip_evidence(values[0] if self.grammar == "hsts" else ", ".join(values))
+        evidence = values[0] if self.grammar == "hsts" else ", ".join(values)  # clipped once, if it is shown
         out = []
         for directive, bound in self.minimum.items():
             number = _int_or_none(parsed.get(directive))
@@ -62,7 +62,7 @@ class Directives(Check):
         present = [d for d in self.forbidden if d in parsed]
         if present:
             out.append((evidence, "forbidden directive " + ", ".join(present)))
-        return out
+        return [(clip_evidence(evidence), detail) for evidence, detail in out] if out else out
 
 
 def _int_or_none(value: Any) -> int | None:

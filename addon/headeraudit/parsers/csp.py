@@ -56,7 +56,7 @@ KEYWORDS = frozenset(
 )
 _UNQUOTED_KEYWORDS = frozenset({"self", "none", "unsafe-inline", "unsafe-eval", "strict-dynamic"})
 
-_SOURCE_LIST_DIRECTIVES = frozenset(
+SOURCE_LIST_DIRECTIVES = frozenset(
     {
         "child-src",
         "connect-src",
@@ -82,7 +82,7 @@ _SOURCE_LIST_DIRECTIVES = frozenset(
         "navigate-to",
     }
 )
-KNOWN_DIRECTIVES = _SOURCE_LIST_DIRECTIVES | {
+KNOWN_DIRECTIVES = SOURCE_LIST_DIRECTIVES | {
     "plugin-types",
     "sandbox",
     "report-uri",
@@ -157,15 +157,20 @@ class Policy:
     directives: dict[str, tuple[str, ...]] = field(hash=False)  # keeps Policy hashable
     problems: tuple[Problem, ...]
     sources: dict[str, Sources] = field(init=False, hash=False, compare=False, repr=False)
+    # For each directive of a fallback list, the present directive that governs it (§6.8.3);
+    # built once per policy: the checks ask it about the same few directives again and again.
+    _governing: dict[str, str | None] = field(init=False, hash=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         sources = {}
         for name, tokens in self.directives.items():
-            lowered = frozenset(ascii_lower(t) for t in tokens)
+            lowered = frozenset(map(ascii_lower, tokens))
             sources[name] = Sources(
                 lowered, any(t.startswith(_NONCE_HASH_PREFIXES) for t in lowered), "'strict-dynamic'" in lowered
             )
         object.__setattr__(self, "sources", sources)
+        governing = {name: next((c for c in chain if c in self.directives), None) for name, chain in FALLBACKS.items()}
+        object.__setattr__(self, "_governing", governing)
 
     def has(self, name: str) -> bool:
         """The directive is literally present (no fallback)."""
@@ -173,11 +178,13 @@ class Policy:
 
     def governing(self, name: str) -> str | None:
         """The present directive that governs `name` (§6.8.3 fallback list); None = unrestricted."""
-        name = ascii_lower(name)
-        for candidate in FALLBACKS.get(name, (name,)):
-            if candidate in self.directives:
-                return candidate
-        return None
+        try:
+            return self._governing[name]
+        except KeyError:  # not lower case, or a directive without a fallback list
+            name = ascii_lower(name)
+            if name in self._governing:
+                return self._governing[name]
+            return name if name in self.directives else None
 
     def effective(self, name: str) -> tuple[str, ...] | None:
         """Tokens of the first present directive of `name`'s fallback list; None = unrestricted."""
@@ -199,6 +206,17 @@ def scheme_of(token: str) -> str | None:
     return None
 
 
+def source_scheme(source: str) -> str | None:
+    """scheme_of for a source expression as a source list holds it (normalised, so known to be in
+    the grammar, scheme in lower case): without the regular expressions."""
+    if source.startswith("'"):
+        return None
+    if source.endswith(":"):
+        return source[:-1]
+    end = source.find("://")
+    return source[:end] if end > 0 else None
+
+
 def _normalise_source(token: str) -> str | None:
     """Canonical form of a source expression, or None when it is not in the §2.3.1 grammar.
 
@@ -216,11 +234,10 @@ def _normalise_source(token: str) -> str | None:
     if _SCHEME_SOURCE.fullmatch(token):
         return ascii_lower(token)
     m = _HOST_SOURCE.fullmatch(token)
-    if m is not None:
-        if m.group(1) is not None:
-            return ascii_lower(m.group(1)) + token[len(m.group(1)) :]
-        return token
-    return None
+    if m is None:
+        return None
+    scheme = m.group(1)
+    return token if scheme is None or scheme.islower() else scheme.lower() + token[len(scheme):]
 
 
 def _parse_policy(text: str) -> Policy | None:
@@ -261,7 +278,7 @@ def _parse_policy(text: str) -> Policy | None:
             problems.append(Problem("directive.unknown", f"unknown directive {name}"))
 
         values = parts[1:]
-        if name in _SOURCE_LIST_DIRECTIVES:
+        if name in SOURCE_LIST_DIRECTIVES:
             directives[name] = _source_list(name, values, problems)
         else:
             directives[name] = tuple(values)
@@ -281,7 +298,7 @@ def _source_list(name: str, values: list[str], problems: list[Problem]) -> tuple
         if source == "'none'":
             has_none = True
             continue
-        if ascii_lower(value) in _UNQUOTED_KEYWORDS:
+        if len(value) <= 13 and ascii_lower(value) in _UNQUOTED_KEYWORDS:
             problems.append(
                 Problem("source.unquoted_keyword", f"{name}: {value} is a host name; did you mean '{value}'?")
             )
@@ -326,7 +343,7 @@ def allows(policy: Policy, directive: str, source: str) -> bool:
     wanted = ascii_lower(source.strip(_ASCII_WS))
     if wanted not in sources.tokens:
         return False
-    strict = sources.strict_dynamic and ascii_lower(directive) in _SCRIPT_DIRECTIVES
+    strict = sources.strict_dynamic and (directive in _SCRIPT_DIRECTIVES or ascii_lower(directive) in _SCRIPT_DIRECTIVES)
     if wanted == "'unsafe-inline'":
         return not strict and not sources.nonce_or_hash
     if strict and (wanted == "'self'" or not wanted.startswith("'")):

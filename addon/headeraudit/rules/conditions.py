@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..checks.spec import SpecError, expect_bool, expect_keys, expect_mapping, str_list
@@ -35,6 +35,12 @@ class Conditions:
     present: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()
     sets_session_cookie: bool | None = None
+    # statuses as a table indexed by status code (100-599), built once: asked of every response
+    _status_ok: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        table = bytes(any(lo <= code <= hi for lo, hi in self.statuses) for code in range(600))
+        object.__setattr__(self, "_status_ok", table)
 
     @property
     def location(self) -> bool:
@@ -48,7 +54,7 @@ class Conditions:
             return False
         if self.content_types is not None and not any(fnmatch.fnmatchcase(facts.media_type, g) for g in self.content_types):
             return False
-        if not any(lo <= facts.status <= hi for lo, hi in self.statuses):
+        if not (0 <= facts.status < 600 and self._status_ok[facts.status]):
             return False
         if self.methods is not None and facts.method not in self.methods:
             return False
@@ -56,14 +62,16 @@ class Conditions:
             return False
         if self.paths is not None and not any(p.match(facts.path) for p in self.paths):
             return False
-        if any(name not in facts.headers for name in self.present):
+        if self.present and any(name not in facts.headers for name in self.present):
             return False
-        if any(name in facts.headers for name in self.absent):
+        if self.absent and any(name in facts.headers for name in self.absent):
             return False
         if self.sets_session_cookie is not None and facts.sets_session_cookie != self.sets_session_cookie:
             return False
+        if self.flow_filter is None:
+            return True
         flow = facts.response.flow
-        return self.flow_filter is None or (flow is not None and self.flow_filter(flow))
+        return flow is not None and bool(self.flow_filter(flow))
 
 
 def _status_ranges(value: Any, line: int | None) -> tuple[tuple[int, int], ...]:

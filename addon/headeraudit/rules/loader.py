@@ -11,8 +11,8 @@ import copy
 import hashlib
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -86,6 +86,24 @@ class Rule:
     check: Check
     fix: Fix | None
     source: str  # "file:line" where the rule was defined
+    # lower-cased name -> its header as written; a rule may list ~90 headers (tech-disclosure)
+    # while a response has ~15, so the engine looks up the response's names in this.
+    by_key: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.by_key = dict(zip(self.keys, self.headers))
+
+    def judged(self, names: Iterable[str]) -> list[tuple[str, str]]:
+        """(header as written, lower-cased name) for each of the rule's headers the response
+        has (`names`), or for all of them when the check judges absence; in the rule's order."""
+        if self.check.judges_absence:
+            return list(zip(self.headers, self.keys))
+        by_key = self.by_key
+        found = [name for name in names if name in by_key]
+        if len(found) > 1:
+            order = {name: i for i, name in enumerate(self.keys)}
+            found.sort(key=order.__getitem__)
+        return [(by_key[name], name) for name in found]
 
 
 @dataclass(frozen=True)
