@@ -246,7 +246,7 @@ def _fix_cookie(line: str, cookie: SetCookie, rules: Sequence[Rule], scheme: str
     lower = name.lower()
     wanted: dict[str, str | None] = {}  # attribute (lower) -> value (None: flag)
     for rule in rules:
-        for attribute in rule.fix.cookie_attributes:
+        for attribute in rule.fix.cookie_attributes if rule.fix else ():
             attr, _, value = attribute.partition("=")
             wanted[attr.lower()] = value if _ else None
         if getattr(rule.check, "valid_prefix", False):

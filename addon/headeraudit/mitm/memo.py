@@ -57,7 +57,7 @@ class Memo:
         and hand `flow` to rules' filter expressions."""
         auditor = self.auditor
         lines, depends_on_request = auditor.select(view.fields)
-        key = None
+        key: tuple | None = None
         if not (depends_on_request or auditor.reads_flow):
             key = (view.scheme, view.status, view.method, view.live, lines)
             if auditor.reads_location:

@@ -50,7 +50,8 @@ def build_junit(report: dict[str, Any]) -> ET.Element:
     rule_ids = list(rules)
     by_host_rule: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for finding in findings(report):
-        rule_id = finding.get("rule") if isinstance(finding.get("rule"), str) else printable(finding.get("rule"))
+        given = finding.get("rule")
+        rule_id: str = given if isinstance(given, str) else printable(given)
         if rule_id not in rule_ids:
             rule_ids.append(rule_id)
         by_host_rule.setdefault((printable(finding.get("host")), rule_id), []).append(finding)

@@ -68,8 +68,8 @@ def _hosts_table(report: dict[str, Any]) -> list[str]:
         if graded:
             cells.append(md(grade_text(row.grade.score, row.grade.grade)) if row.grade else "-")
             if fix_mode:
-                after = row.grade and row.grade.after_grade
-                cells.append(md(grade_text(row.grade.after_score, row.grade.after_grade)) if after else "-")
+                grade = row.grade
+                cells.append(md(grade_text(grade.after_score, grade.after_grade)) if grade and grade.after_grade else "-")
         cells += [str(row.counts[s]) for s in WORST_FIRST]
         lines.append(_row(cells))
     if len(rows) > MAX_HOSTS:

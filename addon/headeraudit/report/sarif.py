@@ -73,7 +73,7 @@ def fingerprint(host: Any, rule: Any, evidence: Any) -> str:
 
 
 def _descriptor(rule: dict[str, Any]) -> dict[str, Any]:
-    severity = rule.get("severity") if rule.get("severity") in LEVELS else "medium"
+    severity = str(rule.get("severity")) if rule.get("severity") in LEVELS else "medium"
     message = printable(rule.get("message")) or printable(rule.get("id"))
     headers = ", ".join(printable(h) for h in as_list(rule.get("headers")))
     references = [printable(r) for r in as_list(rule.get("references"))]
@@ -112,7 +112,7 @@ def _location(finding: dict[str, Any]) -> str:
 
 
 def _result(finding: dict[str, Any], rule_index: int) -> dict[str, Any]:
-    severity = finding.get("severity") if finding.get("severity") in LEVELS else "medium"
+    severity = str(finding.get("severity")) if finding.get("severity") in LEVELS else "medium"
     header, evidence = printable(finding.get("header")), printable(finding.get("evidence"))
     return {
         "ruleId": printable(finding.get("rule")),
@@ -144,8 +144,8 @@ def build_sarif(report: dict[str, Any]) -> dict[str, Any]:
         descriptors.append(_descriptor(rule))
     results = []
     for finding in findings(report):
-        rule_id = finding.get("rule")
-        key = rule_id if isinstance(rule_id, str) else printable(rule_id)
+        given = finding.get("rule")
+        key = given if isinstance(given, str) else printable(given)
         if key not in index:
             index[key] = len(descriptors)
             descriptors.append(_descriptor({"id": key, "severity": finding.get("severity"), "message": finding.get("message")}))

@@ -153,7 +153,7 @@ def _load_raw(path: str, chain: list[str]) -> tuple[dict[str, SourceDict], dict[
     if path in chain:
         raise RulesError(path, None, None, "extends loops back: " + " -> ".join(chain + [path]))
     doc, data = _read(path)
-    if not isinstance(doc, Mapping):
+    if not isinstance(doc, SourceDict):
         raise RulesError(path, getattr(doc, "line", None), None, "a rules file must be a mapping with a 'rules' list (or 'extends')")
     for key in doc:
         if key not in TOP_KEYS:
@@ -174,7 +174,7 @@ def _load_raw(path: str, chain: list[str]) -> tuple[dict[str, SourceDict], dict[
 
     if "settings" in doc:
         spec = doc["settings"]
-        if not isinstance(spec, Mapping):
+        if not isinstance(spec, SourceDict):
             raise RulesError(path, doc.line_of("settings"), None, "settings must be a mapping")
         for key, value in spec.items():
             if key not in SETTINGS_KEYS:
@@ -186,14 +186,14 @@ def _load_raw(path: str, chain: list[str]) -> tuple[dict[str, SourceDict], dict[
             raise RulesError(path, doc.line_of("disable"), rule_id, "cannot disable: no such rule in the extended ruleset")
         del rules[rule_id]
 
-    overrides = doc.get("override", {})
-    if not isinstance(overrides, Mapping):
+    overrides = doc.get("override", SourceDict())
+    if not isinstance(overrides, SourceDict):
         raise RulesError(path, doc.line_of("override"), None, "override must map rule ids to the keys to change")
     for rule_id, changes in overrides.items():
         line = overrides.line_of(str(rule_id))
         if rule_id not in rules:
             raise RulesError(path, line, str(rule_id), "cannot override: no such rule in the extended ruleset (disabled or misspelt?)")
-        if not isinstance(changes, Mapping):
+        if not isinstance(changes, SourceDict):
             raise RulesError(path, line, str(rule_id), "an override must be a mapping of rule keys")
         if "id" in changes:
             raise RulesError(path, changes.line_of("id"), str(rule_id), "an override cannot change the id")
@@ -205,18 +205,18 @@ def _load_raw(path: str, chain: list[str]) -> tuple[dict[str, SourceDict], dict[
     if not isinstance(new_rules, list):
         raise RulesError(path, doc.line_of("rules"), None, "rules must be a list of rule mappings")
     for raw in new_rules:
-        if not isinstance(raw, Mapping):
+        if not isinstance(raw, SourceDict):
             raise RulesError(path, doc.line_of("rules"), None, "each rule must be a mapping")
-        rule_id = raw.get("id")
-        if not isinstance(rule_id, str) or not ID_PATTERN.fullmatch(rule_id):
-            raise RulesError(path, raw.line, str(rule_id) if rule_id else None, "every rule needs an id in kebab-case (e.g. hsts-missing)")
-        if rule_id in rules:
-            first = rules[rule_id]
+        new_id = raw.get("id")
+        if not isinstance(new_id, str) or not ID_PATTERN.fullmatch(new_id):
+            raise RulesError(path, raw.line, str(new_id) if new_id else None, "every rule needs an id in kebab-case (e.g. hsts-missing)")
+        if new_id in rules:
+            first = rules[new_id]
             raise RulesError(
-                path, raw.line, rule_id,
+                path, raw.line, new_id,
                 f"duplicate rule id (first defined at {first.file}:{first.line}); to change an extended rule use 'override'",
             )
-        rules[rule_id] = raw
+        rules[new_id] = raw
     return rules, settings, files, digest
 
 

@@ -15,6 +15,7 @@ class SourceDict(dict):
     """A dict that knows the file and 1-based line where its mapping started."""
 
     file: str = "<unknown>"
+    overridden_at: str | None = None  # "file:line" of an override merged into this rule
     line: int = 0
     key_lines: dict[str, int]
 
