@@ -1,6 +1,6 @@
 """Timing worker for engine_bench.py: one interpreter, one analyser, JSON lines on stdio.
 
-    python _worker.py engine      # headeraudit Engine.evaluate   (needs headeraudit importable)
+    python _worker.py engine      # headeraudit's verdict per response (needs headeraudit importable)
     python _worker.py drheader    # drHEADer 2.0.0 Drheader(headers=...).analyze(rules=preloaded)
 
 Protocol (one JSON object per line; stdout carries only protocol lines):
@@ -13,14 +13,15 @@ Protocol (one JSON object per line; stdout carries only protocol lines):
     -> {"cmd": "quit"}
 
 All timing happens here with time.perf_counter_ns around each single call, so
-interpreter start-up and JSON traffic never enter a sample. Inputs (views / dicts) are
-built before the timer starts. "warm" reuses one analyser for every call; "unseen"
-reuses it too but every call gets a salted copy of its header set whose audited values
-were never seen before (bench/headersets.py: salted); "cold" gives
-every call a freshly built analyser (built outside the timer; for headeraudit also
-Engine.reset_cache(), since the value caches live on the shared compiled rules) and a
-salted copy of the header set whose audited values were never seen before, after
-clearing any functools caches found in the analyser's modules.
+interpreter start-up and JSON traffic never enter a sample. Inputs are built before the
+timer starts. For headeraudit a call is what the proxy does for one response's verdict:
+the memo's outcome (mitm/memo.py: the judged lines, a lookup, and on a miss the Auditor's
+whole judgement: findings, grade, annotation). "warm" reuses one auditor and memo for
+every call; "unseen" reuses them too but every call gets a salted copy of its header set
+whose values were never seen before (bench/headersets.py: salted; a new nonce or cookie
+value is the same verdict, a new max-age or host is a miss); "cold" gives every call a
+fresh auditor and memo (built outside the timer) and a salted copy. drHEADer keeps nothing
+between calls, so its three variants differ only by their inputs.
 """
 
 from __future__ import annotations
@@ -49,65 +50,48 @@ def _timer_overhead() -> int:
     return s[len(s) // 2]
 
 
-def _module_caches(prefix: str) -> list:
-    """The clear() of every cache defined at module level under `prefix`: functools ones
-    (lru_cache / cache) and headeraudit's parse caches (checks._ParseCache), each once."""
-    from headeraudit.checks import _ParseCache
-
-    found = {}
-    for name, mod in list(sys.modules.items()):
-        if not (name == prefix or name.startswith(prefix + ".")) or mod is None:
-            continue
-        for attr in vars(mod).values():
-            if callable(getattr(attr, "cache_clear", None)) and hasattr(attr, "cache_info"):
-                found[id(attr)] = attr.cache_clear
-            elif isinstance(attr, _ParseCache):
-                found[id(attr)] = attr.clear
-    return list(found.values())
-
-
 class EngineImpl:
     impl = "headeraudit"
 
     def __init__(self) -> None:
-        from headeraudit.engine import Engine, ResponseView
-        from headeraudit.rules import load_ruleset
         import headeraudit
+        from headeraudit.audit import Auditor
+        from headeraudit.mitm.memo import Memo
+        from headeraudit.rules import load_ruleset
 
-        self.Engine, self.ResponseView = Engine, ResponseView
-        rules_path = os.environ.get("HEADERAUDIT_BENCH_RULES") or None
-        # One compiled ruleset per variant: the value caches live on the compiled rules,
-        # so sharing one would let the unseen/cold runs evict what the warm run relies on.
-        self.engine = Engine(load_ruleset(rules_path))
-        self.unseen_engine = Engine(load_ruleset(rules_path))
-        self.ruleset = load_ruleset(rules_path)  # for the cold engines
+        self.Auditor, self.Memo = Auditor, Memo
+        self.ruleset = load_ruleset(os.environ.get("HEADERAUDIT_BENCH_RULES") or None)
+        self.memo = Memo(Auditor(self.ruleset))
+        self.unseen_memo = Memo(Auditor(self.ruleset))
         self.version = getattr(headeraudit, "__version__", "?")
-        self.views = [ResponseView(**H.view_kwargs(e)) for e in H.CORPUS]
-        self.caches = _module_caches("headeraudit")
+        self.views = [self._call(e) for e in H.CORPUS]
+
+    @staticmethod
+    def _call(entry: dict) -> tuple:
+        """(view, request Origin, flow) for Memo.outcome."""
+        from headeraudit.mitm.flows import FlowView
+
+        raw = tuple((n.encode(), v.encode("utf-8", "surrogateescape")) for n, v in entry["headers"])
+        view = FlowView(entry["host"], entry["scheme"], entry["method"], entry["path"], entry["status"], raw, True, False)
+        origin = next((v for n, v in entry["request_headers"] if n.lower() == "origin"), None)
+        return view, lambda: origin, None
+
+    @staticmethod
+    def _on(memo):
+        return lambda call: memo.outcome(*call)
 
     def prepare_warm(self, i: int):
-        view = self.views[i]
-        return self.engine.evaluate, view
+        return self._on(self.memo), self.views[i]
 
     def prepare_unseen(self, i: int, salt: int):
-        view = self.ResponseView(**H.view_kwargs(H.salted(H.CORPUS[i], salt)))
-        return self.unseen_engine.evaluate, view
+        return self._on(self.unseen_memo), self._call(H.salted(H.CORPUS[i], salt))
 
     def prepare_cold(self, i: int, salt: int):
-        view = self.ResponseView(**H.view_kwargs(H.salted(H.CORPUS[i], salt)))
-        for clear in self.caches:
-            clear()
-        engine = self.Engine(self.ruleset)
-        # The per-value caches live on the compiled rules (shared by every Engine built
-        # from the same Ruleset), so a fresh Engine alone would still hit them.
-        reset = getattr(engine, "reset_cache", None)
-        if reset is not None:
-            reset()
-        return engine.evaluate, view
+        return self._on(self.Memo(self.Auditor(self.ruleset))), self._call(H.salted(H.CORPUS[i], salt))
 
     @staticmethod
     def count(result) -> int:
-        return len(result)
+        return len(result.findings)
 
 
 class DrheaderImpl:
@@ -218,8 +202,7 @@ def main() -> None:
                     run(impl, v, 3, 999)
                 reply = {"ok": True, "impl": impl.impl, "version": impl.version,
                          "python": platform.python_version(), "digest": H.corpus_digest(),
-                         "entries": len(H.CORPUS), "timer_ns": _timer_overhead(),
-                         "module_caches": len(getattr(impl, "caches", []))}
+                         "entries": len(H.CORPUS), "timer_ns": _timer_overhead()}
             elif cmd == "run":
                 reply = run(impl, msg["variant"], int(msg["reps"]), int(msg["seed"]))
             elif cmd == "profile":

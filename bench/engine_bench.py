@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Engine micro-benchmark: headeraudit Engine.evaluate vs drHEADer 2.0.0, side by side.
+"""Engine benchmark: headeraudit's verdict per response vs drHEADer 2.0.0, side by side.
+
+For headeraudit a call is what the proxy computes per response: the memo's Outcome
+(findings, grade and annotation), a lookup for a header set seen before, the Auditor's whole
+judgement for a new one.
 
 Both analysers run in their own interpreter (drHEADer pins PyYAML/jsonschema versions
 that may clash with mitmproxy's), each driven through bench/_worker.py over a small
@@ -10,7 +14,7 @@ the figures that matter are the RATIOS from this one run.
 
     python bench/engine_bench.py                 # full run (~1-2 min)
     python bench/engine_bench.py --quick         # a few seconds
-    python bench/engine_bench.py --profile       # plus cProfile of Engine.evaluate
+    python bench/engine_bench.py --profile       # plus cProfile of headeraudit's calls
 
 The engine worker runs under this script's interpreter (sys.executable, or --python),
 with <repo>/addon prepended to PYTHONPATH. The drHEADer worker runs under
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--drheader-python", default=None, help="interpreter with drheader 2.0.0 installed")
     ap.add_argument("--no-drheader", action="store_true", help="skip drHEADer (no ratio)")
     ap.add_argument("--rules", default=None, help="headeraudit rules file (default: the bundled rules.yaml)")
-    ap.add_argument("--profile", action="store_true", help="print cProfile of Engine.evaluate (warm, unseen, cold)")
+    ap.add_argument("--profile", action="store_true", help="print cProfile of headeraudit's calls (warm, unseen, cold)")
     ap.add_argument("--json", default=None, help="also write the summary as JSON to this file")
     args = ap.parse_args(argv)
     if args.quick:
@@ -187,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # ------------------------------------------------------------------ report
     eh, dh = hello["engine"], hello.get("drheader")
-    print(f"### Engine: headeraudit `Engine.evaluate` vs drHEADer {dh['version'] if dh else '(skipped)'}")
+    print(f"### Engine: headeraudit's verdict per response (memo + Auditor) vs drHEADer {dh['version'] if dh else '(skipped)'}")
     print()
     print(f"- corpus: {n_entries} response header sets (bench/headersets.py, digest {eh['digest'][:12]}); "
           f"{args.rounds} interleaved rounds x {args.reps} calls per entry = {calls_per_variant} timed calls "
@@ -197,10 +201,10 @@ def main(argv: list[str] | None = None) -> int:
              f"with `drheader.utils.default_rules()`" if dh else ""))
     print(f"- empty-timer overhead per sample (included in every figure): engine {eh['timer_ns']} ns"
           + (f", drHEADer {dh['timer_ns']} ns" if dh else ""))
-    print("- warm: one engine reused, same header values again (its value caches are the steady state of a proxy); "
-          "unseen: same engine, every call with salted never-seen values (new cookies, nonces, versions); "
-          "cold: as unseen plus a fresh Engine and Engine.reset_cache() before every call. "
-          "drHEADer caches nothing, so its unseen and cold figures are one run on the salted inputs")
+    print("- warm: one auditor and memo reused, the same header sets again (the steady state of a proxy); "
+          "unseen: the same, every call with salted never-seen values (new cookies and nonces are the same verdict, "
+          "new max-ages, versions and hosts are judged anew); cold: a fresh auditor and memo for every call. "
+          "drHEADer keeps nothing, so its unseen and cold figures are one run on the salted inputs")
     print()
     print("| variant | headeraudit median µs | headeraudit p99 µs | drHEADer median µs | drHEADer p99 µs | ratio (median) | ratio (p99) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -242,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for variant, text in profile_text.items():
         print()
-        print(f"#### cProfile, Engine.evaluate, {variant}")
+        print(f"#### cProfile, headeraudit, {variant}")
         print("```")
         print(text.rstrip())
         print("```")

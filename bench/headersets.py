@@ -14,7 +14,6 @@ exactly the same inputs):
 Helpers:
     CORPUS                    the list of entries (do not mutate)
     corpus_digest()           sha256 of the canonical JSON of CORPUS
-    view_kwargs(entry)        kwargs for headeraudit.engine.ResponseView
     drheader_headers(entry)   the dict drHEADer 2.0.0 expects (Set-Cookie as a list)
     salted(entry, salt)       a copy whose audited header values are unique per salt,
                               with the same meaning as far as possible (cold runs)
@@ -30,7 +29,7 @@ import hashlib
 import json
 import re
 
-__all__ = ["CORPUS", "corpus_digest", "view_kwargs", "drheader_headers", "salted", "salt_coverage"]
+__all__ = ["CORPUS", "corpus_digest", "drheader_headers", "salted", "salt_coverage"]
 
 _DATE = "Tue, 14 Oct 2025 09:21:07 GMT"
 _EXPIRES = "Wed, 14 Oct 2026 09:21:07 GMT"
@@ -871,19 +870,6 @@ CORPUS: list[dict] = [
 
 def corpus_digest() -> str:
     return hashlib.sha256(json.dumps(CORPUS, sort_keys=True).encode()).hexdigest()
-
-
-def view_kwargs(entry: dict) -> dict:
-    """Keyword arguments for headeraudit.engine.ResponseView."""
-    return {
-        "scheme": entry["scheme"],
-        "host": entry["host"],
-        "path": entry["path"],
-        "method": entry["method"],
-        "status": entry["status"],
-        "headers": [(n, v) for n, v in entry["headers"]],
-        "request_headers": [(n, v) for n, v in entry["request_headers"]],
-    }
 
 
 def drheader_headers(entry: dict) -> dict:

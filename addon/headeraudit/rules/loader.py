@@ -11,7 +11,7 @@ import copy
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -89,15 +89,19 @@ class Rule:
     # lower-cased name -> its header as written; a rule may list ~90 headers (tech-disclosure)
     # while a response has ~15, so the engine looks up the response's names in this.
     by_key: dict[str, str] = field(init=False, repr=False)
+    pairs: tuple[tuple[str, str], ...] = field(init=False, repr=False)  # (header as written, lower-cased name)
 
     def __post_init__(self) -> None:
         self.by_key = dict(zip(self.keys, self.headers))
+        self.pairs = tuple(zip(self.headers, self.keys))
 
-    def judged(self, names: Iterable[str]) -> list[tuple[str, str]]:
-        """(header as written, lower-cased name) for each of the rule's headers the response
-        has (`names`), or for all of them when the check judges absence; in the rule's order."""
+    def judged(self, names: Mapping[str, object]) -> Sequence[tuple[str, str]]:
+        """The (header as written, lower-cased name) pairs the check runs on: those the response
+        has (`names`), or all of them when the check judges absence; in the rule's order."""
         if self.check.judges_absence:
-            return list(zip(self.headers, self.keys))
+            return self.pairs
+        if len(self.pairs) == 1:
+            return self.pairs if self.keys[0] in names else ()
         by_key = self.by_key
         found = [name for name in names if name in by_key]
         if len(found) > 1:
