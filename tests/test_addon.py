@@ -238,22 +238,29 @@ async def test_report_command_and_done_write_json(tmp_path):
         assert json.loads(target.read_text())["summary"]["flows_audited"] == 2
 
 
-async def test_report_write_failure_keeps_previous_file(tmp_path, caplog):
+async def test_report_write_failure_is_a_command_error_and_keeps_what_was_there(tmp_path, caplog):
+    """A path in a missing folder is refused up front; a write that fails names the path and
+    leaves what was at it (tests/e2e/test_e2e_faults.py: a full disk and a read-only mount,
+    the previous report byte for byte)."""
     addon = HeaderAudit()
+    target = tmp_path / "r.json"
     with taddons.context(addon) as tctx:
         tctx.configure(addon)
         with pytest.raises(exceptions.CommandError, match="not a writable directory"):
             addon.report_command(str(tmp_path / "missing-dir" / "r.json"))
-        (tmp_path / "r.json").write_text("previous")
+        target.write_text("previous")
         os.chmod(tmp_path, 0o500)
         try:
-            if os.access(tmp_path, os.W_OK):  # root ignores permissions: make the write itself fail instead
+            as_root = os.access(tmp_path, os.W_OK)
+            if as_root:  # root ignores permissions: a folder at the path makes the write itself fail
                 os.chmod(tmp_path, 0o700)
-                (tmp_path / "r.json").unlink()
-                (tmp_path / "r.json").mkdir()
-            with pytest.raises(exceptions.CommandError, match="could not be written"):
-                addon.report_command(str(tmp_path / "r.json"))
+                target.unlink()
+                target.mkdir()
+            with pytest.raises(exceptions.CommandError, match=f"could not be written.*{target}"):
+                addon.report_command(str(target))
             assert any("could not write report" in r.getMessage() for r in caplog.records)
+            assert target.is_dir() if as_root else target.read_text() == "previous"
+            assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary file left
         finally:
             os.chmod(tmp_path, 0o700)
 
