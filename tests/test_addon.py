@@ -139,6 +139,18 @@ async def test_bad_option_values_are_refused_in_configure(option, value, message
             tctx.configure(addon, **{option: value})
 
 
+async def test_enumerated_options_declare_their_choices_for_options_and_the_uis():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        declared = {name: tctx.options._options[name].choices for name in (
+            "headeraudit_mode", "headeraudit_csp_preview", "headeraudit_min_severity", "headeraudit_fail_on",
+            "headeraudit_min_grade")}
+    assert declared["headeraudit_mode"] == ("audit", "fix")
+    assert declared["headeraudit_csp_preview"] == ("", "report-only")
+    assert declared["headeraudit_min_severity"] == ("info", "low", "medium", "high", "critical")
+    assert declared["headeraudit_fail_on"][0] == "" and declared["headeraudit_min_grade"][:3] == ("", "A+", "A")
+
+
 async def test_rules_option_error_names_file_line_and_rule(tmp_path):
     path = tmp_path / "rules.yaml"
     path.write_text("rules:\n  - id: broken\n    header: X\n    severity: low\n    message: m\n    check: {matches: '('}\n")

@@ -103,14 +103,14 @@ def parse_settings(options: Mapping[str, Any]) -> Settings:
     return Settings(
         rules=parsed("headeraudit_rules", lambda v: v or None),
         mode=parsed("headeraudit_mode", lambda v: choice(v, MODES)),
-        fix_opt_in=parsed("headeraudit_fix_opt_in", boolean),
+        fix_opt_in=options["headeraudit_fix_opt_in"],  # mitmproxy type-checks bool options itself
         csp_preview=parsed("headeraudit_csp_preview", lambda v: choice(v, CSP_PREVIEWS)),
         filter=parsed("headeraudit_filter", lambda v: v.strip()),
         flow_filter=parsed("headeraudit_filter", lambda v: flowfilter.parse(v.strip()) if v.strip() else None),
         reports=parsed("headeraudit_report", lambda v: tuple(check_report_path(p) for p in v if p)),
         fail_on=parsed("headeraudit_fail_on", lambda v: parse_severity(v) if v.strip() else None),
         min_grade=parsed("headeraudit_min_grade", lambda v: parse_grade(v) if v.strip() else None),
-        report_page=parsed("headeraudit_report_page", boolean),
+        report_page=options["headeraudit_report_page"],
         min_severity=parsed("headeraudit_min_severity", parse_severity),
     )
 
@@ -120,12 +120,6 @@ def choice(value: str, choices: Sequence[str]) -> str:
     if chosen not in choices:
         raise ValueError(f"must be one of {', '.join(c or '(empty)' for c in choices)}, not {value!r}")
     return chosen
-
-
-def boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, not {value!r}")
-    return value
 
 
 def check_report_path(path: str) -> str:
