@@ -33,6 +33,7 @@ import platform
 import random
 import sys
 import time
+import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import headersets as H  # noqa: E402
@@ -68,13 +69,14 @@ class EngineImpl:
 
     @staticmethod
     def _call(entry: dict) -> tuple:
-        """(view, request Origin, flow) for Memo.outcome."""
+        """(view, flow) for Memo.outcome; the flow stands in for what a miss reads of the request."""
         from headeraudit.mitm.flows import FlowView
 
         raw = tuple((n.encode(), v.encode("utf-8", "surrogateescape")) for n, v in entry["headers"])
         view = FlowView(entry["host"], entry["scheme"], entry["method"], entry["path"], entry["status"], raw, True, False)
         origin = next((v for n, v in entry["request_headers"] if n.lower() == "origin"), None)
-        return view, lambda: origin, None
+        request = types.SimpleNamespace(headers={"origin": origin} if origin is not None else {})
+        return view, types.SimpleNamespace(request=request)
 
     @staticmethod
     def _on(memo):

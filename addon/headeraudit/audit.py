@@ -22,10 +22,9 @@ from .rules import Ruleset
 from .text import terminal_safe
 
 COMMENT_PREFIX = "headeraudit: "
-# Auditor._read's markers: a line no verdict reads; the two CORS lines select() looks into.
+# Auditor._read's markers: a line no verdict reads; the CORS line select() looks into.
 _SKIP: Any = object()
-_ALLOW_ORIGIN: Any = object()
-_ALLOW_CREDENTIALS: Any = object()
+_CREDENTIALS: Any = object()
 FIX_COMMENT_PREFIX = "headeraudit fixed: "
 WOULD_FIX_COMMENT_PREFIX = "headeraudit would fix: "
 MARKERS = {
@@ -81,9 +80,7 @@ class Auditor:
             kinds = {r.check.kind for r in rules if name in r.keys}
             canonical = CANONICAL.get(name) if kinds <= CANONICAL_CHECKS.get(name, frozenset()) else None
             self._read[name.encode("utf-8", "surrogateescape")] = canonical
-        if b"access-control-allow-origin" in self._read:  # read by the grade, so always
-            self._read[b"access-control-allow-origin"] = _ALLOW_ORIGIN
-            self._read[b"access-control-allow-credentials"] = _ALLOW_CREDENTIALS
+        self._read[b"access-control-allow-credentials"] = _CREDENTIALS  # read by the grade, so always
         # Whether an outcome depends on the request's host and path besides the headers...
         self.reads_location = any(r.when.location for r in rules) or bool(self.fixer and self.fixer.needs_host)
         # ... or on the flow as a whole (a mitmproxy filter expression): then it is never kept.
@@ -97,25 +94,22 @@ class Auditor:
         """The lines an outcome depends on (names in lower case, values in the form they are
         judged, see canonical.py), and whether it also depends on the request: a credentialed
         CORS answer is compared with the request's Origin (Facts.cors_echoed_origin)."""
-        lines = []
-        read = self._read
-        allows_origin = credentials = False
+        lines: list[RawLine] = []
+        append, read = lines.append, self._read.get
+        credentials = False
         for name, value in fields:
             name = name.lower()
-            how = read.get(name, _SKIP)
+            how = read(name, _SKIP)
             if how is None:
-                lines.append((name, value))
-            elif how is _SKIP:
-                continue
-            elif how is _ALLOW_ORIGIN:
-                lines.append((name, value))
-                allows_origin = True
-            elif how is _ALLOW_CREDENTIALS:
-                lines.append((name, value))
-                credentials = credentials or value.strip().lower() == b"true"
-            else:
-                lines.append((name, how(value)))
-        return tuple(lines), allows_origin and credentials
+                append((name, value))
+            elif how is not _SKIP:
+                if how is _CREDENTIALS:
+                    append((name, value))
+                    credentials = credentials or value.strip().lower() == b"true"
+                else:
+                    append((name, how(value)))
+        depends_on_request = credentials and any(name == b"access-control-allow-origin" for name, _ in lines)
+        return tuple(lines), depends_on_request
 
     def facts(self, response: Response, now: datetime | None = None) -> Facts:
         return Facts(response, self.ruleset.session_cookie_pattern, now)

@@ -22,34 +22,55 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-# A nonce-source: the keyword is case-insensitive, the value base64 (CSP3 §2.3.1). The leading
-# quote is a literal, which lets the regex engine skip to each quote instead of trying every byte.
-_NONCE = re.compile(rb"'[nN][oO][nN][cC][eE]-([A-Za-z0-9+/_-]+)(={0,2})'")
+_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
 _SEPARATORS = b"\t\n\f\r ;,"
-_COOKIE_CTL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-MAX_NAME_VALUE = 4096
+MAX_NAME_VALUE = 4096  # octets, RFC 6265bis §5.6 step 5
+
+
+def _nonce_end(value: bytes, start: int) -> int:
+    """Where the base64-value of a nonce-source beginning at `start` (after "'nonce-") ends, or -1
+    when what follows is not one (CSP3 §2.3.1: base64-value = 1*( ALPHA / DIGIT / "+" / "/" /
+    "-" / "_" ) *2"=", then the closing quote)."""
+    quote = value.find(b"'", start)
+    if quote < 0:
+        return -1
+    digits = value[start:quote].rstrip(b"=")
+    if not digits or quote - start - len(digits) > 2 or digits.translate(None, _BASE64):
+        return -1
+    return start + len(digits)
 
 
 def canonical_csp(value: bytes) -> bytes:
-    if b"once-" not in value and b"ONCE-" not in value:  # no nonce (a mixed-case one is merely kept as sent)
+    lowered = value.lower()  # the keyword is case-insensitive
+    start = lowered.find(b"'nonce-")
+    if start < 0:
         return value
+    out: list[bytes] = []
+    done = 0
+    while start >= 0:
+        end = _nonce_end(value, start + 7)
+        quote = value.find(b"'", end) + 1 if end >= 0 else 0
+        # A source expression of its own, not part of a host-source path holding "'nonce-".
+        if end >= 0 and (not start or value[start - 1] in _SEPARATORS) and (quote == len(value) or value[quote] in _SEPARATORS):
+            out += (value[done:start + 7], b"x" * (end - start - 7))
+            done = end
+        start = lowered.find(b"'nonce-", start + 7)
+    out.append(value[done:])
+    return b"".join(out)
 
-    def replace(m: re.Match[bytes]) -> bytes:
-        start, end = m.span()
-        # A source expression of its own, not part of a host-source path that holds "'nonce-".
-        if (start and value[start - 1] not in _SEPARATORS) or (end < len(value) and value[end] not in _SEPARATORS):
-            return m[0]
-        return m[0][:7] + b"x" * len(m[1]) + m[2] + b"'"
 
-    return _NONCE.sub(replace, value)
+# name "=" value, up to the first ";" or the end, neither holding a control character (§5.6 step 1).
+_COOKIE_PAIR = re.compile(rb"[^=;\x00-\x08\x0a-\x1f\x7f]*=[^;\x00-\x08\x0a-\x1f\x7f]+(?=;|\Z)")
 
 
 def canonical_cookie(value: bytes) -> bytes:
-    pair, semicolon, attributes = value.partition(b";")
-    name, equals, cookie_value = pair.partition(b"=")
-    if not cookie_value or not name.strip(b" \t") or len(pair) > MAX_NAME_VALUE or _COOKIE_CTL.search(pair):
+    m = _COOKIE_PAIR.match(value)
+    if m is None or m.end() > MAX_NAME_VALUE:
         return value
-    return name + equals + semicolon + attributes
+    equals = value.index(b"=")
+    if not value[:equals].strip(b" \t"):  # nameless
+        return value
+    return value[:equals + 1] + value[m.end():]
 
 
 CANONICAL: dict[str, Callable[[bytes], bytes]] = {

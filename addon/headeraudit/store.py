@@ -96,13 +96,6 @@ def _preview_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]
     return [(escape_controls(n[:100]), escape_controls(v[:PREVIEW_VALUE])) for n, v in list(headers)[:PREVIEW_HEADERS]]
 
 
-def _wants_example(entry: Entry) -> bool:
-    """Collect example URLs early, then only at power-of-two counts: a finding that keeps
-    recurring on one URL must not cost a URL build on every flow."""
-    count = entry.count
-    return len(entry.examples) < MAX_EXAMPLES and (count <= 8 or count & (count - 1) == 0)
-
-
 def _add_example(entry: Entry, url: str | Callable[[], str]) -> str:
     if callable(url):
         url = url()
@@ -145,20 +138,22 @@ class FindingStore:
                 stats.grade_after = HostGrade()
             stats.grade_after.add(outcome.grade_after)
         new: list[Finding] = []
+        entries = self.entries
+        self.occurrences += len(outcome.findings)
         for finding in outcome.findings:
-            self.occurrences += 1
             key = (host, finding.rule, finding.header, finding.evidence, finding.message)
-            entry = self.entries.get(key)
+            entry = entries.get(key)
             if entry is None:
-                if len(self.entries) >= self.max_entries:
+                if len(entries) >= self.max_entries:
                     self.dropped += 1
                     continue
-                entry = self.entries[key] = Entry(finding, host, 0, now, now)
+                entry = entries[key] = Entry(finding, host, 0, now, now)
                 stats.by_severity[finding.severity] += 1
                 new.append(finding)
-            entry.count += 1
+            count = entry.count = entry.count + 1
             entry.last_seen = now
-            if _wants_example(entry):
+            # Example URLs: the first flows', then at power-of-two counts (a URL costs to build).
+            if len(entry.examples) < MAX_EXAMPLES and (count <= 8 or not count & (count - 1)):
                 url = _add_example(entry, url)
         if outcome.fix is not None:
             for label, rule in outcome.fix.counted:

@@ -19,9 +19,13 @@ UNIVERSAL_CORS_ORIGINS = 2
 class _Worst:
     responses: int = 0
     worst: dict[str, TestResult] = field(default_factory=dict)
+    last: tuple[TestResult, ...] = ()  # the results merged last: a site's responses repeat them
 
     def add(self, outcomes: tuple[TestResult, ...]) -> None:
         self.responses += 1
+        if outcomes is self.last:
+            return
+        self.last = outcomes
         worst = self.worst
         for outcome in outcomes:
             known = worst.get(outcome.test)

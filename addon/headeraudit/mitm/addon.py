@@ -46,6 +46,7 @@ class HeaderAudit:
         without it, the summary is logged."""
         self.on_done = on_done
         self.settings: Settings | None = None
+        self.flow_filter: Callable[[http.HTTPFlow], Any] | None = None  # settings.flow_filter, read per flow
         self.ruleset: Ruleset | None = None
         self.auditor: Auditor | None = None
         self.memo: Memo | None = None
@@ -78,6 +79,7 @@ class HeaderAudit:
             except RulesError as exc:
                 raise exceptions.OptionsError(f"headeraudit_rules: {exc}") from None
         self.settings = settings
+        self.flow_filter = settings.flow_filter
         self._install(ruleset)
 
     def _install(self, ruleset: Ruleset) -> None:
@@ -104,8 +106,7 @@ class HeaderAudit:
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is None or self.memo is None or flow.metadata.get(ANSWERED):
             return
-        selected = self.settings.flow_filter if self.settings else None
-        if selected is not None and not selected(flow):
+        if self.flow_filter is not None and not self.flow_filter(flow):
             return
         try:
             self._audit(flow)
@@ -115,7 +116,7 @@ class HeaderAudit:
     def _audit(self, flow: http.HTTPFlow) -> None:
         assert self.memo is not None
         view = flows.view(flow)
-        outcome = self.memo.outcome(view, lambda: flows.request_origin(flow.request), flow)
+        outcome = self.memo.outcome(view, flow)
         annotate.apply(flow, view, outcome)
         store = self.store
         for finding in store.record(view.host, lambda: flow.request.pretty_url, outcome, time.time(), view.live):

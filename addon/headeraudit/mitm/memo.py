@@ -11,12 +11,11 @@ with its Origin) or on the whole flow (a rule with a mitmproxy filter expression
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ..audit import Auditor
 from ..model import Outcome, Response
-from .flows import FlowView
+from .flows import FlowView, request_origin
 
 MAX_ENTRIES = 4096
 MAX_BYTES = 16 << 20  # header lines are attacker-sized: the memo is bounded in bytes too
@@ -52,9 +51,9 @@ class Memo:
         self._outcomes = BoundedCache(max_entries, max_bytes)
         self.hits = self.misses = 0
 
-    def outcome(self, view: FlowView, request_origin: Callable[[], str | None], flow: Any) -> Outcome:
-        """The Outcome of the response `view` shows; a miss may also read the request's Origin
-        and hand `flow` to rules' filter expressions."""
+    def outcome(self, view: FlowView, flow: Any) -> Outcome:
+        """The Outcome of the response `view` shows of `flow`; a miss may also read the request's
+        Origin and hand the flow to rules' filter expressions."""
         auditor = self.auditor
         lines, depends_on_request = auditor.select(view.fields)
         key: tuple | None = None
@@ -68,7 +67,7 @@ class Memo:
                 return known
         self.misses += 1
         outcome = auditor.assess(Response(view.scheme, view.host, view.path, view.method, view.status, lines,
-                                          request_origin, flow, view.live))
+                                          lambda: request_origin(flow.request), flow, view.live))
         if key is not None:
             self._outcomes.put(key, outcome, 512 + 3 * sum(len(name) + len(value) for name, value in lines))
         return outcome
