@@ -62,6 +62,14 @@ class Finding:
     header: str
     message: str
     evidence: str
+    # The store counts findings by (host, finding) on every flow: the hash is computed once.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.rule, self.severity, self.header, self.message, self.evidence)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def as_dict(self) -> dict[str, str]:
         return {

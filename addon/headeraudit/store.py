@@ -1,7 +1,7 @@
 """Findings aggregated across flows, with bounded memory: plain counts.
 
 ZAP's lesson (zaproxy #2717: 572 identical alerts): a proxy sees the same problem on
-every response of a host. One entry per (host, rule, header, evidence, message) with a
+every response of a host. One entry per host and finding (rule, header, evidence, message) with a
 count, first/last seen and a few example URLs; the first sighting is what gets logged.
 The store is capped: past the cap new entries are counted as dropped, never stored.
 """
@@ -112,8 +112,8 @@ class FindingStore:
         self.clear()
 
     def clear(self) -> None:
-        # (host, rule, header, evidence, message) -> Entry
-        self.entries: dict[tuple[str, str, str, str, str], Entry] = {}
+        # (host, finding) -> Entry: one per host, rule, header, evidence and message
+        self.entries: dict[tuple[str, Finding], Entry] = {}
         self.hosts: dict[str, HostStats] = {}
         self.flows_audited = 0
         self.occurrences = 0
@@ -141,7 +141,7 @@ class FindingStore:
         entries = self.entries
         self.occurrences += len(outcome.findings)
         for finding in outcome.findings:
-            key = (host, finding.rule, finding.header, finding.evidence, finding.message)
+            key = (host, finding)
             entry = entries.get(key)
             if entry is None:
                 if len(entries) >= self.max_entries:
