@@ -22,22 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+# A nonce-source's base64-value and closing quote (CSP3 §2.3.1), after "'nonce-".
+_NONCE_VALUE = re.compile(rb"([A-Za-z0-9+/_-]+)(?:={0,2})'")
 _SEPARATORS = b"\t\n\f\r ;,"
 MAX_NAME_VALUE = 4096  # octets, RFC 6265bis §5.6 step 5
-
-
-def _nonce_end(value: bytes, start: int) -> int:
-    """Where the base64-value of a nonce-source beginning at `start` (after "'nonce-") ends, or -1
-    when what follows is not one (CSP3 §2.3.1: base64-value = 1*( ALPHA / DIGIT / "+" / "/" /
-    "-" / "_" ) *2"=", then the closing quote)."""
-    quote = value.find(b"'", start)
-    if quote < 0:
-        return -1
-    digits = value[start:quote].rstrip(b"=")
-    if not digits or quote - start - len(digits) > 2 or digits.translate(None, _BASE64):
-        return -1
-    return start + len(digits)
 
 
 def canonical_csp(value: bytes) -> bytes:
@@ -48,29 +36,26 @@ def canonical_csp(value: bytes) -> bytes:
     out: list[bytes] = []
     done = 0
     while start >= 0:
-        end = _nonce_end(value, start + 7)
-        quote = value.find(b"'", end) + 1 if end >= 0 else 0
+        m = _NONCE_VALUE.match(value, start + 7)
         # A source expression of its own, not part of a host-source path holding "'nonce-".
-        if end >= 0 and (not start or value[start - 1] in _SEPARATORS) and (quote == len(value) or value[quote] in _SEPARATORS):
-            out += (value[done:start + 7], b"x" * (end - start - 7))
-            done = end
+        if m is not None and (not start or value[start - 1] in _SEPARATORS) and (
+                m.end() == len(value) or value[m.end()] in _SEPARATORS):
+            out += (value[done:start + 7], b"x" * (m.end(1) - m.start(1)))
+            done = m.end(1)
         start = lowered.find(b"'nonce-", start + 7)
     out.append(value[done:])
     return b"".join(out)
 
 
-# name "=" value, up to the first ";" or the end, neither holding a control character (§5.6 step 1).
-_COOKIE_PAIR = re.compile(rb"[^=;\x00-\x08\x0a-\x1f\x7f]*=[^;\x00-\x08\x0a-\x1f\x7f]+(?=;|\Z)")
+_COOKIE_CTL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # RFC 6265bis §5.6 step 1
 
 
 def canonical_cookie(value: bytes) -> bytes:
-    m = _COOKIE_PAIR.match(value)
-    if m is None or m.end() > MAX_NAME_VALUE:
+    pair, semicolon, attributes = value.partition(b";")
+    name, equals, cookie_value = pair.partition(b"=")
+    if not cookie_value or len(pair) > MAX_NAME_VALUE or not name.strip(b" \t") or _COOKIE_CTL.search(pair):
         return value
-    equals = value.index(b"=")
-    if not value[:equals].strip(b" \t"):  # nameless
-        return value
-    return value[:equals + 1] + value[m.end():]
+    return name + equals + semicolon + attributes
 
 
 CANONICAL: dict[str, Callable[[bytes], bytes]] = {
