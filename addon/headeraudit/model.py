@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from .fixes import Edit, Rewrite
@@ -48,13 +48,13 @@ class Response:
         return None if origin is None else origin.strip()
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """One rule violated by one response.
 
     `evidence` is what makes two findings of the same rule on the same host different
     (the offending value, a cookie name, "missing"); it is part of the dedup key, so it
-    never carries per-request noise such as cookie values.
+    never carries per-request noise such as cookie values. A tuple: the store counts findings
+    by (host, finding) on every flow, and a tuple's hash and equality are C-level.
     """
 
     rule: str
@@ -62,14 +62,6 @@ class Finding:
     header: str
     message: str
     evidence: str
-    # The store counts findings by (host, finding) on every flow: the hash is computed once.
-    _hash: int = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash((self.rule, self.severity, self.header, self.message, self.evidence)))
-
-    def __hash__(self) -> int:
-        return self._hash
 
     def as_dict(self) -> dict[str, str]:
         return {
