@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Run the headeraudit benchmarks and print one Markdown block (paste into the README).
 #
-#   bench/run_all.sh            # full: engine ~1 min, proxy ~15 min (instructions under 3 hash seeds), saved traffic and memory longer (see bench/README.md)
+#   bench/run_all.sh            # full: engine ~1 min, proxy ~9 min (callgrind), saved traffic ~15 min, memory longer (see bench/README.md)
 #   bench/run_all.sh --quick    # a smoke run of all four, a few minutes
 #
 # Interpreter: $PYTHON, else the repo's .venv from scripts/setup.sh (needs mitmproxy; the engine is
 # imported from <repo>/addon). drHEADer runs in bench/.venv-drheader, created on first
-# use. wrk, nginx and valgrind come from Debian; they are installed here when missing and we are root.
+# use. valgrind comes from Debian; it is installed here when missing and we are root.
 # Progress goes to stderr, the results to stdout: bench/run_all.sh > results.md
 set -euo pipefail
 
@@ -25,13 +25,13 @@ for arg in "$@"; do
     esac
 done
 
-if ! command -v wrk >/dev/null || ! { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || ! command -v valgrind >/dev/null; then
+if ! command -v valgrind >/dev/null || ! command -v callgrind_control >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "[run_all] installing wrk, nginx and valgrind from Debian ..." >&2
+        echo "[run_all] installing valgrind from Debian ..." >&2
         apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx valgrind >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >&2
     else
-        echo "[run_all] wrk, nginx and valgrind are needed for the proxy bench: apt-get install -y wrk nginx valgrind" >&2
+        echo "[run_all] valgrind is needed for the proxy bench: apt-get install -y valgrind" >&2
         exit 2
     fi
 fi
@@ -43,7 +43,7 @@ echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uname -m)), $("$
 echo
 "$PY" "$HERE/engine_bench.py" "${QUICK[@]}"
 echo
-"$PY" "$HERE/proxy_bench.py" --instructions "${QUICK[@]}"
+"$PY" "$HERE/proxy_bench.py" "${QUICK[@]}"
 echo
 "$PY" "$HERE/saved_bench.py" "${QUICK[@]}"
 echo
