@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from auditing import findings
 from headeraudit.audit import Auditor
 from headeraudit.rules import RulesError, default_rules_path, load_ruleset
+from headeraudit.rules.loader import MAX_EXTENDS_DEPTH, MAX_RULES_BYTES
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,17 +47,18 @@ def test_default_rule_ids_are_the_documented_public_set():
         "cookie-samesite-none-insecure", "cookie-prefix-invalid", "cors-wildcard", "cors-origin-reflected-credentials",
         "cors-null-origin", "coop-invalid", "coep-invalid", "corp-invalid", "permissions-policy-missing",
         "feature-policy-deprecated", "xxss-enabled", "expect-ct-deprecated", "hpkp-deprecated",
-        "server-version-disclosure", "tech-disclosure", "cache-sensitive-cacheable",
+        "server-version-disclosure", "tech-disclosure", "cache-sensitive-cacheable", "header-too-long",
     }
     assert ids == documented
     documentation = (REPO / "docs" / "rules.md").read_text()
     assert all(f"`{rule_id}`" in documentation for rule_id in ids), "every rule id is documented in docs/rules.md"
 
 
-def test_every_default_rule_has_a_fix_except_csp_invalid():
-    """csp-invalid has no single right value: the fix is whatever csp-* fix replaces the policy."""
+def test_every_default_rule_has_a_fix_except_csp_invalid_and_header_too_long():
+    """csp-invalid has no single right value: the fix is whatever csp-* fix replaces the policy;
+    header-too-long says only that part of a header was judged, which no header value fixes."""
     missing = {r.id for r in load_ruleset().rules if r.fix is None}
-    assert missing == {"csp-invalid"}
+    assert missing == {"csp-invalid", "header-too-long"}
 
 
 def test_not_yaml_names_file_and_line(tmp_path):
@@ -181,6 +185,142 @@ def test_extends_loop_detected(tmp_path):
     write(tmp_path, "extends: b.yaml\n", "a.yaml")
     write(tmp_path, "extends: a.yaml\n", "b.yaml")
     assert "loops back" in str(error_of(str(tmp_path / "a.yaml")))
+
+
+ONE_RULE = """\
+rules:
+  - id: xcto-required
+    header: X-Content-Type-Options
+    severity: low
+    message: nosniff is missing
+    check: {present: true}
+"""
+
+
+def error_within(path: str, seconds: float = 10.0) -> RulesError:
+    """error_of in a daemon thread: a FIFO's open() would block forever, so fail instead of hanging."""
+    result: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            load_ruleset(path)
+            result.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            result.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert result, f"load_ruleset({path!r}) still running after {seconds}s (blocked on the open or read?)"
+    assert isinstance(result[0], RulesError), result[0]
+    return result[0]
+
+
+@pytest.mark.parametrize("how", ["rules file", "extends"])
+def test_fifo_is_refused_without_opening_it(tmp_path, how):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    path = str(fifo) if how == "rules file" else write(tmp_path, "extends: pipe.yaml\n")
+    err = error_within(path)
+    assert err.file == str(fifo)
+    assert str(err) == f"{fifo}: cannot read rules file: Is a FIFO (named pipe), not a regular file"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_extends_dev_zero_is_refused_without_reading_it(tmp_path):
+    path = write(tmp_path, "extends: /dev/zero\n")
+    err = error_within(path)
+    assert err.file == "/dev/zero"
+    assert str(err) == "/dev/zero: cannot read rules file: Is a character device, not a regular file"
+
+
+def test_directory_is_refused_naming_it(tmp_path):
+    (tmp_path / "base").mkdir()
+    err = error_of(write(tmp_path, "extends: base\n"))
+    assert err.file == str(tmp_path / "base")
+    assert "Is a directory, not a regular file" in str(err)
+
+
+def test_file_over_the_cap_is_refused_with_its_size_and_the_cap(tmp_path):
+    big = tmp_path / "big.yaml"
+    big.write_text(ONE_RULE + "#" * (MAX_RULES_BYTES - len(ONE_RULE)) + "\n")
+    size = big.stat().st_size
+    assert size == MAX_RULES_BYTES + 1
+    err = error_of(str(big))
+    assert err.file == str(big)
+    assert f"rules file too large: {size} bytes; the limit is {MAX_RULES_BYTES} bytes (128 KiB)" in str(err)
+
+
+def test_file_at_the_cap_loads(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(ONE_RULE + "#" * (MAX_RULES_BYTES - len(ONE_RULE) - 1) + "\n")
+    assert path.stat().st_size == MAX_RULES_BYTES
+    assert [r.id for r in load_ruleset(str(path)).rules] == ["xcto-required"]
+
+
+def test_cap_is_for_the_whole_extends_chain(tmp_path):
+    """Each file is under the cap, together they are over it: the file that crosses it is named."""
+    base = tmp_path / "base.yaml"
+    base.write_text(ONE_RULE + "#" * (MAX_RULES_BYTES // 2) + "\n")
+    top = write(tmp_path, "extends: base.yaml\n" + "#" * (MAX_RULES_BYTES // 2) + "\n")
+    err = error_of(top)
+    assert err.file == str(base)
+    top_size = os.path.getsize(top)
+    assert (f"rules file too large: {base.stat().st_size} bytes, after {top_size} bytes in the files extending it; "
+            f"the limit is {MAX_RULES_BYTES} bytes") in str(err)
+
+
+def test_file_longer_than_its_stat_said_is_refused(tmp_path, monkeypatch):
+    """A file growing between the stat and the read, or a /proc file (size 0, any content): at
+    most cap + 1 bytes are read."""
+    big = tmp_path / "big.yaml"
+    big.write_text(ONE_RULE + "#" * (2 * MAX_RULES_BYTES) + "\n")
+    real_stat, real_fstat = os.stat, os.fstat
+
+    def shrunk(info: os.stat_result) -> os.stat_result:
+        fields = list(info)
+        fields[6] = 10  # st_size
+        return os.stat_result(fields)
+
+
+    def fake_stat(p, *args, **kwargs):
+        info = real_stat(p, *args, **kwargs)
+        return shrunk(info) if str(p) == str(big) else info
+
+    monkeypatch.setattr(os, "stat", fake_stat)
+    monkeypatch.setattr(os, "fstat", lambda fd: shrunk(real_fstat(fd)))
+    err = error_of(str(big))
+    assert err.file == str(big)
+    assert f"rules file too large: more than {MAX_RULES_BYTES} bytes read" in str(err)
+
+
+def test_extends_chain_length_is_bounded(tmp_path):
+    for i in range(MAX_EXTENDS_DEPTH - 1):
+        write(tmp_path, f"extends: {i + 1}.yaml\n", f"{i}.yaml")
+    write(tmp_path, ONE_RULE, f"{MAX_EXTENDS_DEPTH - 1}.yaml")
+    assert len(load_ruleset(str(tmp_path / "0.yaml")).files) == MAX_EXTENDS_DEPTH
+    write(tmp_path, f"extends: {MAX_EXTENDS_DEPTH}.yaml\n", f"{MAX_EXTENDS_DEPTH - 1}.yaml")
+    write(tmp_path, ONE_RULE, f"{MAX_EXTENDS_DEPTH}.yaml")
+    err = error_of(str(tmp_path / "0.yaml"))
+    assert err.file == str(tmp_path / f"{MAX_EXTENDS_DEPTH - 1}.yaml") and err.line == 1
+    assert f"extends chain too long: at most {MAX_EXTENDS_DEPTH} files" in str(err)
+
+
+def test_deeply_nested_yaml_is_a_rules_error(tmp_path):
+    err = error_of(write(tmp_path, "rules: " + "[" * 5000 + "]" * 5000 + "\n"))
+    assert "invalid YAML: nested too deeply" in str(err)
+
+
+def test_seen_has_the_stat_of_every_file_tried_also_on_failure(tmp_path):
+    """The watcher re-reads a failed chain only when one of these changes."""
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    top = write(tmp_path, "extends: pipe.yaml\n")
+    seen: dict[str, os.stat_result] = {}
+    with pytest.raises(RulesError):
+        load_ruleset(top, seen=seen)
+    assert set(seen) == {top, str(fifo)}
+    assert seen[str(fifo)].st_ino == fifo.stat().st_ino
 
 
 def test_filter_condition_needs_mitmproxy_compiler(tmp_path):

@@ -37,6 +37,9 @@ WATCH_INTERVAL = 1.0
 MAX_INTERNAL_ERRORS_LOGGED = 50
 
 OnDone = Callable[[gate.Verdict, dict[str, Any]], None]
+# How the watcher tells a file changed: an edit in place moves mtime (and usually size), an
+# editor's save-by-rename or a new file at the path changes the inode. None: the path is missing.
+Signature = tuple[int, int, int]  # (st_mtime_ns, st_size, st_ino)
 
 
 class HeaderAudit:
@@ -53,7 +56,7 @@ class HeaderAudit:
         self.endpoints: Endpoints | None = None
         self.store = FindingStore()
         self._watch_task: asyncio.Task | None = None
-        self._mtimes: dict[str, int | None] = {}
+        self._watched: dict[str, Signature | None] = {}  # path -> its signature when last read (or tried)
         self._last_reload_error: str | None = None
         self._internal_errors: set[str] = set()
         self._store_full_logged = False
@@ -82,9 +85,11 @@ class HeaderAudit:
         self.flow_filter = settings.flow_filter
         self._install(ruleset)
 
-    def _install(self, ruleset: Ruleset) -> None:
+    def _install(self, ruleset: Ruleset, seen: dict[str, os.stat_result] | None = None) -> None:
+        """`seen`: the loader's stat of each file, taken before reading it."""
         settings = self.settings
         assert settings is not None
+        new = ruleset is not self.ruleset
         # The memory of stateful checks (CORS origins per host) is kept across reloads.
         self.auditor = Auditor(ruleset, settings.auditing(), self.auditor.memory if self.auditor else None)
         self.memo = Memo(self.auditor)
@@ -94,8 +99,11 @@ class HeaderAudit:
         if settings.report_page or csp_reports:
             self.endpoints = Endpoints(settings.report_page, csp_reports, self.build_report, self.store.record_csp_report,
                                        self._internal_error)
-        self._mtimes = {path: _mtime(path) for path in ruleset.files}
-        self._last_reload_error = None
+        if new:  # (options changed around the same ruleset: what is watched, a failed reload's files too, stays)
+            seen = seen or {}
+            self._watched = {path: _signature_of(seen[path]) if path in seen else _signature(path)
+                             for path in ruleset.files}
+            self._last_reload_error = None
 
     # ------------------------------------------------------------------ hooks
 
@@ -152,29 +160,46 @@ class HeaderAudit:
             self._watch_task = asyncio.get_running_loop().create_task(self._watch())
 
     async def _watch(self) -> None:
-        """mitmproxy reloads scripts, not our data files: poll the rules file(s) ourselves."""
+        """mitmproxy reloads scripts, not our data files: poll the rules file(s) ourselves.
+        Watched: the files of the active ruleset and, after a failed reload, those of the failed
+        attempt; a reload is tried only when one of them changes, so a broken state costs one
+        read and one error line."""
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
             try:
-                if any(_mtime(path) != seen for path, seen in self._mtimes.items()):
+                if any(_signature(path) != seen for path, seen in self._watched.items()):
                     self.reload_rules(trigger="changed")
             except Exception as exc:  # never let the watcher die
                 logger.error(f"headeraudit: rules watcher failed: {exc}")
 
     def reload_rules(self, trigger: str) -> bool:
         assert self.settings is not None
+        seen: dict[str, os.stat_result] = {}
         try:
-            ruleset = load_ruleset(self.settings.rules, compile_filter)
+            ruleset = load_ruleset(self.settings.rules, compile_filter, seen)
         except RulesError as exc:
-            self._mtimes = {path: _mtime(path) for path in self._mtimes}  # report each broken state once
+            self._watch_failed(seen, exc.file)  # report each broken state once
             message = str(exc)
             if message != self._last_reload_error:
                 logger.error(f"headeraudit: rules not reloaded ({trigger}), previous rules stay active: {message}")
                 self._last_reload_error = message
             return False
-        self._install(ruleset)
+        except Exception:  # not a RulesError (a bug): the watcher logs it, also only once per change
+            self._watch_failed(seen, None)
+            raise
+        self._install(ruleset, seen)
         logger.info(f"headeraudit: rules reloaded ({trigger}): {len(ruleset.rules)} rules from {ruleset.path}")
         return True
+
+    def _watch_failed(self, seen: dict[str, os.stat_result], failed: str | None) -> None:
+        """Watch the active ruleset's files as they are now, and the failed attempt's files as
+        they were before it read them: a file it newly named in `extends` counts, and so does the
+        file that failed (a FIFO, /dev/zero, a file too large, one that does not exist yet)."""
+        watched = {path: _signature(path) for path in (self.ruleset.files if self.ruleset else ())}
+        watched.update((path, _signature_of(info)) for path, info in seen.items())
+        if failed is not None and failed not in seen:  # its stat failed: watch for it to appear
+            watched[failed] = _signature(failed)
+        self._watched = watched
 
     def done(self) -> None:
         if self._watch_task is not None:
@@ -259,8 +284,12 @@ class HeaderAudit:
         )
 
 
-def _mtime(path: str) -> int | None:
+def _signature(path: str) -> Signature | None:
     try:
-        return os.stat(path).st_mtime_ns
+        return _signature_of(os.stat(path))
     except OSError:
         return None
+
+
+def _signature_of(info: os.stat_result) -> Signature:
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
