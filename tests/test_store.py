@@ -2,7 +2,7 @@
 
 from headeraudit.fixes import Edit
 from headeraudit.model import Finding, FixOutcome, Outcome
-from headeraudit.store import MAX_EXAMPLES, OTHER_HOSTS, FindingStore
+from headeraudit.store import MAX_EXAMPLES, MAX_PER_HOST, MAX_PER_HOST_AND_RULE, MORE, OTHER_HOSTS, FindingStore
 
 
 def finding(evidence="missing", rule="hsts-missing", severity="medium"):
@@ -34,9 +34,32 @@ def test_distinct_evidence_is_a_distinct_finding():
 def test_entries_are_capped_and_drops_counted():
     store = FindingStore(max_entries=100)
     for i in range(250):
-        store.record("a.example", "u", outcome([finding(f"v{i}")]), i)
+        store.record(f"h{i}.example", "u", outcome([finding(f"v{i}")]), i)
     assert len(store.entries) == 100 and store.dropped == 150
     assert store.totals()["medium"] == 100
+
+
+def test_one_rule_cannot_take_a_hosts_share_and_its_further_findings_are_counted_together():
+    """A distinct cookie name per response (or 20 000 unknown directives) made one entry each
+    until the global store was full and other hosts' findings were dropped."""
+    store = FindingStore(max_entries=1000)
+    for i in range(500):
+        store.record("a.example", "u", outcome([finding(f"cookie{i}", rule="cookie-no-secure")]), i)
+    store.record("b.example", "u", outcome([finding()]), 999)
+    a_entries = [e for e in store.entries.values() if e.host == "a.example"]
+    assert len(a_entries) == MAX_PER_HOST_AND_RULE + 1
+    (more,) = [e for e in a_entries if e.finding.evidence == MORE]
+    assert more.count == 500 - MAX_PER_HOST_AND_RULE  # counts kept, not dropped
+    assert store.dropped == 0 and ("b.example", finding()) in store.entries
+
+
+def test_one_host_cannot_take_the_store():
+    store = FindingStore(max_entries=1000)
+    for i in range(MAX_PER_HOST * 3):
+        store.record("a.example", "u", outcome([finding(f"v{i % 10}", rule=f"rule-{i // 10}")]), i)
+    a_entries = [e for e in store.entries.values() if e.host == "a.example"]
+    assert len([e for e in a_entries if e.finding.evidence != MORE]) == MAX_PER_HOST
+    assert sum(e.count for e in a_entries) == MAX_PER_HOST * 3 and store.dropped == 0
 
 
 def test_hosts_are_capped_into_other_hosts():

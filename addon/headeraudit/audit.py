@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .canonical import CANONICAL, CANONICAL_CHECKS
 from .engine import Engine
@@ -18,6 +18,7 @@ from .facts import Facts
 from .fixes import Fixer, Planned
 from .grade import GRADE_HEADERS, ResponseGrade, grade_response
 from .model import SEVERITIES, SEVERITY_RANK, Finding, FixOutcome, Outcome, RawLine, Response
+from .limits import LONG_LINE, MAX_FIELDS, MAX_HEADER_BYTES, MAX_HEADER_LINES, first_lines, within_limits
 from .rules import Ruleset
 from .text import terminal_safe
 
@@ -44,6 +45,12 @@ class AuditSettings:
     min_severity: str = "info"
     fix_opt_in: bool = False
     csp_report_endpoint: str | None = None  # fix mode: preview the CSP report-only, reports to this path
+
+
+class Selected(NamedTuple):
+    lines: tuple[RawLine, ...]
+    depends_on_request: bool
+    cut: tuple[str, ...]  # lower-case names of the headers not judged whole
 
 
 def summarise(findings: Sequence[Finding]) -> str:
@@ -90,26 +97,37 @@ class Auditor:
     def memory(self) -> dict[str, dict[str, Any]]:
         return self.engine.memory
 
-    def select(self, fields: Sequence[RawLine]) -> tuple[tuple[RawLine, ...], bool]:
+    def select(self, fields: Sequence[RawLine]) -> Selected:
         """The lines an outcome depends on (names in lower case, values in the form they are
-        judged, see canonical.py), and whether it also depends on the request: a credentialed
-        CORS answer is compared with the request's Origin (Facts.cors_echoed_origin)."""
+        judged, see canonical.py, within MAX_HEADER_BYTES and MAX_HEADER_LINES), the headers
+        cut to fit, and whether the outcome also depends on the request: a credentialed CORS
+        answer is compared with the request's Origin (Facts.cors_echoed_origin)."""
         lines: list[RawLine] = []
         append, read = lines.append, self._read.get
-        credentials = False
+        credentials = long = False
+        if len(fields) > MAX_FIELDS:
+            fields = first_lines(fields)
         for name, value in fields:
             name = name.lower()
             how = read(name, _SKIP)
+            if how is _SKIP:
+                continue
+            if len(value) > LONG_LINE:
+                long = True
+                if len(value) > MAX_HEADER_BYTES:  # bounded before canonical.py reads it; cut below
+                    value = value[:MAX_HEADER_BYTES + 1]
             if how is None:
                 append((name, value))
-            elif how is not _SKIP:
-                if how is _CREDENTIALS:
-                    append((name, value))
-                    credentials = credentials or value.strip().lower() == b"true"
-                else:
-                    append((name, how(value)))
+            elif how is _CREDENTIALS:
+                append((name, value))
+                credentials = credentials or value.strip().lower() == b"true"
+            else:
+                append((name, how(value)))
+        cut: tuple[str, ...] = ()
+        if long or len(lines) > MAX_HEADER_LINES:
+            lines, cut = within_limits(lines)
         depends_on_request = credentials and any(name == b"access-control-allow-origin" for name, _ in lines)
-        return tuple(lines), depends_on_request
+        return Selected(tuple(lines), depends_on_request, cut)
 
     def facts(self, response: Response, now: datetime | None = None) -> Facts:
         return Facts(response, self.ruleset.session_cookie_pattern, now)
@@ -117,8 +135,9 @@ class Auditor:
     def assess(self, response: Response) -> Outcome:
         """The Outcome of one response. Its lines may be all the response's or only those
         `select` returns: the outcome is the same."""
-        lines, _ = self.select(response.headers)
-        response = replace(response, headers=lines)
+        selected = self.select(response.headers)
+        cut = tuple(sorted({*response.cut, *selected.cut}))
+        response = replace(response, headers=selected.lines, cut=cut)
         facts = self.facts(response)
         findings = self.engine.evaluate(facts)
         grade = grade_response(facts)
@@ -130,6 +149,7 @@ class Auditor:
             grade_after = grade
             if planned is not None:
                 fix, grade_after = self._fixed(response, planned)
+        findings = self.engine.capped(findings)
         if not findings:
             return Outcome((), grade, "", "", None, fix, grade_after)
         worst = max(findings, key=lambda f: SEVERITY_RANK[f.severity]).severity
@@ -140,7 +160,7 @@ class Auditor:
         """The fix and the grade of the response as fixed: the rewrite applied to the same lines
         and judged again (so fix closure is a property of this path, tested as such)."""
         facts = self.facts(replace(response, headers=planned.rewrite.apply(response.headers)))
-        findings_after = self.engine.evaluate(facts)
+        findings_after = self.engine.capped(self.engine.evaluate(facts))
         prefix = FIX_COMMENT_PREFIX if response.live else WOULD_FIX_COMMENT_PREFIX
         labels = [edit.label for edit in planned.edits]
         fix = FixOutcome(

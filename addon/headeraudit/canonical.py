@@ -82,8 +82,9 @@ CANONICAL: dict[str, Callable[[bytes], bytes]] = {
 }
 # The check kinds whose verdicts cannot tell a header from its canonical form. Evidence may
 # show the canonical form (a nonce as x's), which keeps one entry per site, not per response.
+# within_limits reads how long the canonical form is (limits.py counts after this module).
 CANONICAL_CHECKS: dict[str, frozenset[str]] = {
-    "content-security-policy": frozenset({"csp", "valid", "present", "absent", "at_most_once"}),
-    "content-security-policy-report-only": frozenset({"csp", "valid", "present", "absent", "at_most_once"}),
-    "set-cookie": frozenset({"cookie", "present"}),
+    "content-security-policy": frozenset({"csp", "valid", "present", "absent", "at_most_once", "within_limits"}),
+    "content-security-policy-report-only": frozenset({"csp", "valid", "present", "absent", "at_most_once", "within_limits"}),
+    "set-cookie": frozenset({"cookie", "present", "within_limits"}),
 }

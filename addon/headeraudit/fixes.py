@@ -73,26 +73,36 @@ _KEEP: Action = (KEEP, b"")
 
 @dataclass(frozen=True, slots=True)
 class Rewrite:
-    """How to rewrite a response: for each line whose lower-cased name is in `touched`, in order,
-    one action (keep it; drop it; VALUE: the same name with a new value; COOKIE: its own
-    name=value pair followed by new attributes); every other line stays as it is; `appended`
+    """How to rewrite a response: for each line whose lower-cased name is in `actions`, one
+    action, the n-th line of a name getting its n-th (keep it; drop it; VALUE: the same name with
+    a new value; COOKIE: its own name=value pair followed by new attributes); lines of a name past
+    its actions (a header longer than was judged, limits.py) get its `rest` action: dropped where
+    the header is replaced or removed, else kept. Every other line stays as it is; `appended`
     lines go at the end."""
 
-    touched: frozenset[bytes]
-    actions: tuple[Action, ...]
+    actions: dict[bytes, tuple[Action, ...]]  # read-only
+    rest: dict[bytes, Action]  # read-only
     appended: tuple[RawLine, ...]
+
+    @property
+    def touched(self) -> frozenset[bytes]:
+        """The lower-cased names whose lines this Rewrite may change."""
+        return frozenset(self.actions)
 
     def apply(self, lines: Sequence[RawLine], lower_case_names: bool = False) -> tuple[RawLine, ...]:
         """The rewritten lines. `lower_case_names`: HTTP/2 and HTTP/3 forbid upper-case field
         names (RFC 9113 §8.2.1), so the appended lines are spelt in lower case there."""
         out: list[RawLine] = []
-        actions = iter(self.actions)
-        touched = self.touched
+        actions = self.actions
+        seen: dict[bytes, int] = {}
         for line in lines:
-            if line[0].lower() not in touched:
+            name = line[0].lower()
+            planned = actions.get(name)
+            if planned is None:
                 out.append(line)
                 continue
-            kind, data = next(actions, _KEEP)
+            index = seen[name] = seen.get(name, -1) + 1
+            kind, data = planned[index] if index < len(planned) else self.rest.get(name, _KEEP)
             if kind == KEEP:
                 out.append(line)
             elif kind == VALUE:
@@ -179,13 +189,12 @@ class Fixer:
 def _rewrite(sets: dict[str, tuple[str, str, str]], removes: dict[str, tuple[str, str]],
              cookie_rules: dict[str, list[Rule]], facts: Facts, lines: Sequence[RawLine]) -> Planned:
     touched = {*sets, *removes, *(("set-cookie",) if cookie_rules else ())}
-    touched_bytes = frozenset(encode(name) for name in touched)
     counts: dict[str, int] = {}
     for raw_name, _ in lines:
         name = raw_name.lower().decode("utf-8", "surrogateescape")
         if name in touched:
             counts[name] = counts.get(name, 0) + 1
-    actions: list[Action] = []
+    by_name: dict[str, list[Action]] = {name: [] for name in touched}
     edits: list[Edit] = []
     done: set[str] = set()
     cookies = iter(facts.cookies())
@@ -193,6 +202,7 @@ def _rewrite(sets: dict[str, tuple[str, str, str]], removes: dict[str, tuple[str
         name = raw_name.lower().decode("utf-8", "surrogateescape")
         if name not in touched:
             continue
+        actions = by_name[name]
         if name == "set-cookie":
             cookie = next(cookies)
         first = name not in done
@@ -230,7 +240,9 @@ def _rewrite(sets: dict[str, tuple[str, str, str]], removes: dict[str, tuple[str
         if name not in done:
             appended.append((encode(header), encode(new_value)))
             edits.append(Edit("set", header, new_value, rule_id, "+"))
-    return Planned(Rewrite(touched_bytes, tuple(actions), tuple(appended)), tuple(edits))
+    rest = {encode(name): (DROP, b"") for name in (*sets, *removes)}
+    rewrite = Rewrite({encode(name): tuple(actions) for name, actions in by_name.items()}, rest, tuple(appended))
+    return Planned(rewrite, tuple(edits))
 
 
 def _value_for(default: str, hosts: tuple[tuple[str, str], ...], host: str) -> str:

@@ -42,6 +42,7 @@ class Response:
     request_origin: str | None | Callable[[], str | None] = None
     flow: Any = field(default=None, repr=False)  # opaque, for `when.filter` predicates only
     live: bool = True  # a live response is rewritten in fix mode; a saved one only previewed
+    cut: tuple[str, ...] = ()  # headers (lower case) of which only a prefix is in `headers` (audit.LIMITS)
 
     def origin(self) -> str | None:
         origin = self.request_origin() if callable(self.request_origin) else self.request_origin

@@ -45,6 +45,8 @@ class Entry:
 class HostStats:
     flows: int = 0
     by_severity: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SEVERITIES, 0))
+    by_rule: dict[str, int] = field(default_factory=dict)  # distinct entries per rule, for the fair shares
+    entries: int = 0
     grade: HostGrade = field(default_factory=HostGrade)
     grade_after: HostGrade | None = None  # fix mode: the responses as fixed
 
@@ -85,6 +87,12 @@ class CspReport:
         }
 
 
+# Fair shares: one host, or one rule on one host, cannot take the store. A finding past its share
+# is counted in one entry of its rule and header on that host, evidence MORE.
+MAX_PER_HOST = 200
+MAX_PER_HOST_AND_RULE = 20
+MORE = "(more)"
+MORE_MESSAGE = "further distinct findings of this rule on this host, counted together"
 MAX_FIX_ENTRIES = 5_000
 MAX_CSP_REPORTS = 1_000
 MAX_FIX_PREVIEWS = 200
@@ -144,12 +152,12 @@ class FindingStore:
             key = (host, finding)
             entry = entries.get(key)
             if entry is None:
-                if len(entries) >= self.max_entries:
+                entry = self._new_entry(host, stats, finding, now)
+                if entry is None:
                     self.dropped += 1
                     continue
-                entry = entries[key] = Entry(finding, host, 0, now, now)
-                stats.by_severity[finding.severity] += 1
-                new.append(finding)
+                if entry.count == 0:
+                    new.append(entry.finding)
             count = entry.count = entry.count + 1
             entry.last_seen = now
             # Example URLs: the first flows', then at power-of-two counts (a URL costs to build).
@@ -163,6 +171,24 @@ class FindingStore:
                 else:
                     self.dropped += 1
         return new
+
+    def _new_entry(self, host: str, stats: HostStats, finding: Finding, now: float) -> Entry | None:
+        """The entry a finding not seen on this host before is counted in: its own, or past the
+        host's or the rule's share, its rule's MORE entry; None when the store is full."""
+        shared = stats.entries < MAX_PER_HOST and stats.by_rule.get(finding.rule, 0) < MAX_PER_HOST_AND_RULE
+        if not shared:
+            finding = finding._replace(message=MORE_MESSAGE, evidence=MORE)
+            entry = self.entries.get((host, finding))
+            if entry is not None:
+                return entry
+        if len(self.entries) >= self.max_entries:
+            return None
+        if shared:
+            stats.by_rule[finding.rule] = stats.by_rule.get(finding.rule, 0) + 1
+        entry = self.entries[(host, finding)] = Entry(finding, host, 0, now, now)
+        stats.entries += 1
+        stats.by_severity[finding.severity] += 1
+        return entry
 
     def wants_fix_preview(self, host: str) -> bool:
         """False once the host has its before/after example (or the cap is reached): the

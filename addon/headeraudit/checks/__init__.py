@@ -16,7 +16,7 @@ from .cors import compile_cors
 from .csp import compile_csp
 from .directives import compile_directives, compile_referrer
 from .grammar import GRAMMARS, compile_valid
-from .presence import compile_absent, compile_at_most_once, compile_present
+from .presence import compile_absent, compile_at_most_once, compile_present, compile_within_limits
 from .spec import SpecError, expect_bool, expect_mapping, line_of
 from .values import compile_tokens, compile_value_test
 
@@ -28,6 +28,7 @@ CHECKS: dict[str, Callable[..., Check]] = {
     "present": compile_present,
     "absent": compile_absent,
     "at_most_once": compile_at_most_once,
+    "within_limits": compile_within_limits,
     **{kind: partial(compile_value_test, kind) for kind in VALUE_KINDS},
     "tokens": compile_tokens,
     "valid": compile_valid,

@@ -1,9 +1,10 @@
-"""Whether a header is there, and how often: present, absent, at_most_once."""
+"""Whether a header is there, how often and how long: present, absent, at_most_once, within_limits."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..limits import TOO_LONG
 from ..text import clip_evidence
 from .base import Check
 from .spec import expect_true
@@ -34,6 +35,15 @@ class AtMostOnce(Check):
         return []
 
 
+class WithinLimits(Check):
+    """Only a prefix of the header was judged (limits.py): what lies past it is unknown."""
+
+    kind = "within_limits"
+
+    def run(self, facts, name, memory):
+        return [(TOO_LONG, "")] if name in facts.response.cut else []
+
+
 def compile_present(arg: Any, line: int | None) -> Check:
     expect_true(arg, "present", line)
     return Present()
@@ -47,3 +57,8 @@ def compile_absent(arg: Any, line: int | None) -> Check:
 def compile_at_most_once(arg: Any, line: int | None) -> Check:
     expect_true(arg, "at_most_once", line)
     return AtMostOnce()
+
+
+def compile_within_limits(arg: Any, line: int | None) -> Check:
+    expect_true(arg, "within_limits", line)
+    return WithinLimits()

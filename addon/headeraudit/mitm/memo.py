@@ -55,10 +55,10 @@ class Memo:
         """The Outcome of the response `view` shows of `flow`; a miss may also read the request's
         Origin and hand the flow to rules' filter expressions."""
         auditor = self.auditor
-        lines, depends_on_request = auditor.select(view.fields)
+        lines, depends_on_request, cut = auditor.select(view.fields)
         key: tuple | None = None
         if not (depends_on_request or auditor.reads_flow):
-            key = (view.scheme, view.status, view.method, view.live, lines)
+            key = (view.scheme, view.status, view.method, view.live, lines, cut)
             if auditor.reads_location:
                 key += (view.host, view.path.split("?", 1)[0])
             known = self._outcomes.get(key)
@@ -67,7 +67,7 @@ class Memo:
                 return known
         self.misses += 1
         outcome = auditor.assess(Response(view.scheme, view.host, view.path, view.method, view.status, lines,
-                                          lambda: request_origin(flow.request), flow, view.live))
+                                          lambda: request_origin(flow.request), flow, view.live, cut))
         if key is not None:
             self._outcomes.put(key, outcome, 512 + 3 * sum(len(name) + len(value) for name, value in lines))
         return outcome
