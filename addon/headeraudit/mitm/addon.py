@@ -107,6 +107,10 @@ class HeaderAudit:
 
     # ------------------------------------------------------------------ hooks
 
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if self.endpoints is not None:  # keeps the body of a request it answers from being streamed upstream
+            self.endpoints.requestheaders(flow)
+
     def request(self, flow: http.HTTPFlow) -> None:
         if self.endpoints is not None:
             self.endpoints.request(flow)
