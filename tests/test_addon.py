@@ -692,3 +692,36 @@ async def test_the_memo_keeps_one_outcome_per_judged_lines_and_never_one_that_ne
         rules.write_text("extends: default\ndisable: [tech-disclosure]\n")
         tctx.configure(addon, headeraudit_rules=str(rules))
         assert "tech-disclosure" not in rule_ids(audit((b"x-powered-by", b"PHP/8.1")))
+
+
+async def test_credentialed_cors_echoes_are_memoised_only_while_judging_would_not_change_the_hosts_memory():
+    """Fetch CORS: an answer echoing the request's Origin with credentials is universal access
+    once a host has echoed two different Origins (cors-origin-reflected-credentials). Repeats of a
+    known Origin are memo hits; a new Origin is judged, and the earlier Origin's next answer is
+    judged again with the host's new memory (not the Outcome kept before it)."""
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+
+        def echo(origin, host="api.example"):
+            flow = html_flow([(b"access-control-allow-origin", origin.encode()), (b"access-control-allow-credentials", b"true")],
+                             host=host, request_headers=[(b"origin", origin.encode())])
+            addon.responseheaders(flow)
+            return "cors-origin-reflected-credentials" in rule_ids(flow)
+
+        assert [echo("https://a.example") for _ in range(4)] == [False] * 4
+        hits = addon.memo.hits
+        assert hits == 2  # the first one judged, the second kept with the host's memory, then hits
+        assert echo("https://b.example") is True  # a second Origin: judged, and now universal
+        assert addon.memo.hits == hits
+        assert echo("https://a.example") is True  # not the Outcome kept while the host had one Origin
+        assert [echo("https://c.example") for _ in range(3)] == [True] * 3
+        assert echo("https://a.example", host="other.example") is False  # each host its own memory
+        # no echo (a fixed allow-listed Origin, another request Origin): one Outcome, memoised
+        plain = [html_flow([(b"access-control-allow-origin", b"https://partner.example"),
+                            (b"access-control-allow-credentials", b"true")],
+                           request_headers=[(b"origin", f"https://o{i}.example".encode())]) for i in range(3)]
+        before = addon.memo.hits
+        for flow in plain:
+            addon.responseheaders(flow)
+        assert addon.memo.hits == before + 2

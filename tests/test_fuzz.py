@@ -463,13 +463,17 @@ UNAUDITED_NAMES = [b"date", b"Date", b"etag", b"x-request-id", b"age", b"last-mo
 
 
 NONCE = b"NONCEPLACEHOLDER"  # a fresh value in every flow (_replay_flow)
+ECHO = b"ECHOPLACEHOLDER"  # the request's Origin (_replay_flow)
 REPLAY_BASES = [
     *FIX_BASES,
     [(b"content-type", b"text/html"), (b"set-cookie", b"sid=1; Secure"), (b"x-frame-options", b"deny"),
      (b"referrer-policy", b"no-referrer")],
-    # A credentialed CORS answer: never memoised.
+    # A credentialed CORS answer: with a fixed Origin, echoing only some requests' Origin ...
     [(b"content-type", b"text/html"), (b"access-control-allow-origin", b"https://a.example"),
      (b"access-control-allow-credentials", b"true"), (b"server", b"nginx/1.2")],
+    # ... and echoing every request's Origin: the host's echoes so far decide the outcome.
+    [(b"content-type", b"text/html"), (b"access-control-allow-origin", ECHO),
+     (b"access-control-allow-credentials", b"true")],
     # Values that change on every response, which the memo's key leaves out.
     [(b"content-type", b"text/html"), (b"content-security-policy", b"script-src 'nonce-" + NONCE + b"'; object-src 'none'"),
      (b"set-cookie", b"sid=" + NONCE + b"; Path=/")],
@@ -478,7 +482,7 @@ _REPLAY_STEP = st.tuples(
     st.sampled_from(range(len(REPLAY_BASES))), st.sampled_from(["a.example", "b.example"]),
     st.sampled_from(["/", "/x", "/y?q=1"]), st.booleans() | st.just(True),  # live, mostly
     st.sampled_from(["", "", "", "a user's note"]), st.sampled_from(["HTTP/1.1", "HTTP/1.1", "HTTP/2.0"]),
-    st.sampled_from(UNAUDITED_NAMES))
+    st.sampled_from(UNAUDITED_NAMES), st.sampled_from([None, "https://a.example", "https://b.example", "https://c.example"]))
 
 
 @st.composite
@@ -495,12 +499,14 @@ REPLAY_STEPS = replay_steps()
 
 
 def _replay_flow(step, serial):
-    base, host, path, live, comment, version, other = step
+    base, host, path, live, comment, version, other, origin = step
     fresh = f"{serial:016x}".encode()
-    lines = [(n, v.replace(NONCE, fresh)) for n, v in REPLAY_BASES[base]] + [(other, f"{len(path)}".encode())]
+    echo = (origin or "https://z.example").encode()
+    lines = [(n, v.replace(NONCE, fresh).replace(ECHO, echo)) for n, v in REPLAY_BASES[base]] + [(other, f"{len(path)}".encode())]
     resp = tresp(status_code=200, headers=http.Headers(lines), content=b"<p>x</p>", http_version=version.encode())
+    request_headers = [(b"host", host.encode())] + ([(b"origin", origin.encode())] if origin else [])
     req = treq(scheme=b"https", host=host.encode(), port=443, path=path.encode(), http_version=version.encode(),
-               headers=http.Headers([(b"host", host.encode())]))
+               headers=http.Headers(request_headers))
     flow = tflow.tflow(req=req, resp=resp, live=live)
     flow.comment = comment
     return flow

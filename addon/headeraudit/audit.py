@@ -92,6 +92,20 @@ class Auditor:
         self.reads_location = any(r.when.location for r in rules) or bool(self.fixer and self.fixer.needs_host)
         # ... or on the flow as a whole (a mitmproxy filter expression): then it is never kept.
         self.reads_flow = any(r.when.flow_filter is not None for r in rules)
+        self._stateful = [(r.id, r.check) for r in rules if r.check.stateful]
+
+    def state(self, host: str, origin: str) -> tuple | None:
+        """What the stateful checks' memory decides about a response of `host` (lower case) that
+        echoes `origin` with credentials, when judging it would leave that memory as it is; None
+        when it would not (see Check.state). A proxy may key a memo of outcomes on it."""
+        memory = self.engine.memory
+        states = []
+        for rule_id, check in self._stateful:
+            state = check.state(memory[rule_id], host, origin)
+            if state is None:
+                return None
+            states.append(state)
+        return tuple(states)
 
     @property
     def memory(self) -> dict[str, dict[str, Any]]:

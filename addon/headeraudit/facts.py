@@ -152,12 +152,14 @@ class Facts:
     def cors_echoed_origin(self) -> str | None:
         """The request's Origin, when the response echoes it in its one Access-Control-Allow-Origin
         line with credentials allowed (Fetch CORS check): the evidence of universal access."""
-        allowed = self.values("access-control-allow-origin")
-        if len(allowed) != 1:
-            return None
         if not any(c.strip().lower() == "true" for c in self.values("access-control-allow-credentials")):
             return None
-        origin = self.response.origin()
-        if origin is None or origin != allowed[0].strip() or origin.lower() == "null":
-            return None
-        return origin
+        return echoed_origin(self.values("access-control-allow-origin"), self.response.origin())
+
+
+def echoed_origin(allow_origin: Sequence[str], origin: str | None) -> str | None:
+    """`origin` (the request's, stripped) if the Access-Control-Allow-Origin lines echo it: one
+    line equal to it, and not "null". Whether credentials are allowed is the caller's part."""
+    if len(allow_origin) != 1 or origin is None or origin != allow_origin[0].strip() or origin.lower() == "null":
+        return None
+    return origin

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any, ClassVar
 
 from ..facts import Facts
@@ -22,3 +23,9 @@ class Check:
 
     def run(self, facts: Facts, name: str, memory: dict[str, Any]) -> list[Violation]:  # pragma: no cover
         raise NotImplementedError
+
+    def state(self, memory: dict[str, Any], host: str, origin: str) -> Hashable | None:
+        """A stateful check's answer to: what of `memory` does the verdict on a response of `host`
+        echoing `origin` read, if running the check would not change `memory`? None when it would
+        (or the check cannot say): the response must then be judged, not looked up."""
+        return None

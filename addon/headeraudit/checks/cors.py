@@ -40,6 +40,15 @@ class CorsReflection(Check):
         return []
 
 
+    def state(self, memory, host, origin):
+        # Only a new Origin of a host short of min_origins changes the memory; otherwise the
+        # verdict reads how many the host has echoed.
+        origins = memory.get("origins_by_host", {}).get(host)
+        if origins is None or (origin not in origins and len(origins) < self.min_origins):
+            return None
+        return len(origins)
+
+
 def compile_cors(arg: Any, line: int | None) -> CorsReflection:
     spec = expect_mapping(arg, "cors_reflection", line)
     expect_keys(spec, ("min_origins",), "cors_reflection")

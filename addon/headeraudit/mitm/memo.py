@@ -5,8 +5,10 @@ change, and most of the rest (nonces, cookie values) is taken out by the auditor
 So the key is the lines an outcome depends on, in the form they are judged, with the scheme,
 status, method and whether the flow is live, plus host and path when a rule or fix reads
 them. A memo hit is the same Outcome the full path builds: there is one path, and this skips
-it. Never kept: outcomes that depend on the request (a credentialed CORS answer is compared
-with its Origin) or on the whole flow (a rule with a mitmproxy filter expression).
+it. A credentialed CORS answer that echoes the request's Origin is decided by the Origins the
+host echoed before too: it is kept with the host, the Origin and what the stateful checks say
+of their memory (Auditor.state), and never while judging it would change that memory. Never
+kept: outcomes that depend on the whole flow (a rule with a mitmproxy filter expression).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..audit import Auditor
+from ..facts import echoed_origin
 from ..model import Outcome, Response
 from .flows import FlowView, request_origin
 
@@ -56,9 +59,23 @@ class Memo:
         Origin and hand the flow to rules' filter expressions."""
         auditor = self.auditor
         lines, depends_on_request, cut = auditor.select(view.fields)
+        origin: Any = None
+        echo: tuple = ()
+        if depends_on_request:
+            # Credentials allowed: only an answer that echoes this request's Origin depends on it,
+            # and on the Origins the host echoed before; any other has one Outcome whatever the Origin.
+            origin = request_origin(flow.request)
+            origin = None if origin is None else origin.strip()
+            allowed = [value.decode("utf-8", "surrogateescape") for name, value in lines if name == b"access-control-allow-origin"]
+            if echoed_origin(allowed, origin) is not None:
+                state = auditor.state(view.host, origin)
+                echo = (view.host, origin, state)
+                depends_on_request = state is None
+            else:
+                depends_on_request = False
         key: tuple | None = None
         if not (depends_on_request or auditor.reads_flow):
-            key = (view.scheme, view.status, view.method, view.live, lines, cut)
+            key = (view.scheme, view.status, view.method, view.live, lines, cut, *echo)
             if auditor.reads_location:
                 key += (view.host, view.path.split("?", 1)[0])
             known = self._outcomes.get(key)
@@ -66,8 +83,10 @@ class Memo:
                 self.hits += 1
                 return known
         self.misses += 1
+        if origin is None:  # looked up only if a check asks for it
+            origin = lambda: request_origin(flow.request)  # noqa: E731
         outcome = auditor.assess(Response(view.scheme, view.host, view.path, view.method, view.status, lines,
-                                          lambda: request_origin(flow.request), flow, view.live, cut))
+                                          origin, flow, view.live, cut))
         if key is not None:
             self._outcomes.put(key, outcome, 512 + 3 * sum(len(name) + len(value) for name, value in lines))
         return outcome

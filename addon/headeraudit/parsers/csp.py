@@ -157,8 +157,7 @@ class Policy:
     directives: dict[str, tuple[str, ...]] = field(hash=False)  # keeps Policy hashable
     problems: tuple[Problem, ...]
     sources: dict[str, Sources] = field(init=False, hash=False, compare=False, repr=False)
-    # For each directive of a fallback list, the present directive that governs it (§6.8.3);
-    # built once per policy: the checks ask it about the same few directives again and again.
+    # Directive asked about -> the present directive that governs it (§6.8.3), filled as asked.
     _governing: dict[str, str | None] = field(init=False, hash=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -169,8 +168,7 @@ class Policy:
                 lowered, any(t.startswith(_NONCE_HASH_PREFIXES) for t in lowered), "'strict-dynamic'" in lowered
             )
         object.__setattr__(self, "sources", sources)
-        governing = {name: next((c for c in chain if c in self.directives), None) for name, chain in FALLBACKS.items()}
-        object.__setattr__(self, "_governing", governing)
+        object.__setattr__(self, "_governing", {})
 
     def has(self, name: str) -> bool:
         """The directive is literally present (no fallback)."""
@@ -178,13 +176,14 @@ class Policy:
 
     def governing(self, name: str) -> str | None:
         """The present directive that governs `name` (§6.8.3 fallback list); None = unrestricted."""
+        known = self._governing
         try:
-            return self._governing[name]
-        except KeyError:  # not lower case, or a directive without a fallback list
-            name = ascii_lower(name)
-            if name in self._governing:
-                return self._governing[name]
-            return name if name in self.directives else None
+            return known[name]
+        except KeyError:  # not asked yet (the checks ask about the same few directives again and again)
+            key = ascii_lower(name)
+            chain = FALLBACKS.get(key, (key,))
+            found = known[name] = next((c for c in chain if c in self.directives), None)
+            return found
 
     def effective(self, name: str) -> tuple[str, ...] | None:
         """Tokens of the first present directive of `name`'s fallback list; None = unrestricted."""
