@@ -79,28 +79,34 @@ def test_csp_reports_are_answered_by_the_proxy_when_an_addon_streams_request_bod
     assert csp["directive"] == "img-src" and csp["count"] == 2, csp
 
 
-def test_csp_reports_over_stream_large_bodies_are_refused_never_forwarded(
+def test_csp_reports_over_stream_large_bodies_are_answered_by_the_proxy_never_forwarded(
     upstream: Upstream, mitmdump: MitmDumpFactory, addon_script: Path, tmp_path: Path
 ) -> None:
-    """mitmproxy streams a body over stream_large_bodies upstream as soon as it has buffered
-    that much, whatever an addon set: the proxy cannot answer such a report, so it refuses it
-    (closes without an answer) instead of letting it reach the origin."""
-    report = tmp_path / "r.json"
+    """mitmproxy streams a body over stream_large_bodies to the flow's server as soon as it has
+    buffered that much, whatever an addon set: the addon makes that server its own loopback
+    sink, which answers and counts the report; the origin never sees it."""
+    report, flows_path = tmp_path / "r.json", tmp_path / "out.mitm"
     sink = origin_sink(upstream)
     proxy = mitmdump.start("-s", addon_script, *PREVIEW, "--set", "stream_large_bodies=1",
-                           "--set", f"headeraudit_report={report}")
-    assert post(proxy, sink, REPORT) == b""
-    assert post(proxy, sink, REPORT, chunked=True) == b""
+                           "--set", f"headeraudit_report={report}", "-w", flows_path)
+    assert status_of(post(proxy, sink, REPORT)) == 204
+    assert status_of(post(proxy, sink, REPORT, chunked=True)) == 204
+    padded = REPORT[:-1] + b" " * (CSP_REPORT_MAX_BYTES + 1 - len(REPORT)) + b"}"
+    assert post(proxy, sink, padded) == b""  # declared over the cap: refused, closed without an answer
     assert status_of(post(proxy, upstream.url("/upload"), b"x" * 5000)) == 200  # other bodies stream as asked
     page = proxy.client().get("http://headeraudit.proxy/report.json")  # no body: answered as usual
     assert page.status == 200
     assert proxy.stop() == 0, proxy.output
 
     assert [r.path for r in upstream.requests] == ["/upload"]
-    refusals = [line for line in proxy.output.splitlines() if "headeraudit: refused POST" in line]
-    assert len(refusals) == 1 and "stream_large_bodies (1b)" in refusals[0], proxy.output  # a warning once, then debug
-    assert "origin answered" not in proxy.output
-    assert not json.loads(report.read_text()).get("csp_reports")
+    assert "origin answered" not in proxy.output and "internal error" not in proxy.output
+    (csp,) = json.loads(report.read_text())["csp_reports"]
+    assert csp["directive"] == "img-src" and csp["count"] == 2, csp
+    # The saved flows show the requests as the client sent them.
+    from e2e_harness import read_flows
+    reports = [f for f in read_flows(flows_path) if f.request.path == CSP_REPORT_PATH]
+    assert len(reports) == 3 and all(f.request.host == "127.0.0.1" and f.request.port == upstream.port for f in reports)
+    assert [f.response.status_code for f in reports if f.response] == [204, 204]  # the third was refused
 
 
 def test_csp_report_bodies_over_the_cap_get_413(

@@ -26,8 +26,9 @@ from ..rules import Ruleset, RulesError, load_ruleset
 from ..store import FindingStore
 from ..text import terminal_safe
 from . import annotate, flows
-from .endpoints import ANSWERED, Endpoints
+from .endpoints import ANSWERED, CSP_REPORT_MAX_BYTES, Endpoints
 from .memo import Memo
+from .sink import ReportSink
 from .settings import OPTION_NAMES, OPTIONS, Settings, check_report_path, compile_filter, parse_settings
 
 logger = logging.getLogger("headeraudit")
@@ -61,6 +62,7 @@ class HeaderAudit:
         self._internal_errors: set[str] = set()
         self._store_full_logged = False
         self._write_errors: dict[str, str] = {}  # path -> why its last write failed
+        self._sink: ReportSink | None = None  # opened with the CSP preview, kept across reloads
 
     # ------------------------------------------------------------------ options
 
@@ -96,14 +98,32 @@ class HeaderAudit:
         self.ruleset = ruleset
         csp_reports = settings.csp_report_endpoint is not None
         self.endpoints = None
+        if csp_reports and self._sink is None:
+            self._sink = ReportSink(self._sink_report, CSP_REPORT_MAX_BYTES)
+            self._start_sink()
         if settings.report_page or csp_reports:
             self.endpoints = Endpoints(settings.report_page, csp_reports, self.build_report, self.store.record_csp_report,
-                                       self._internal_error)
+                                       self._internal_error, self._sink if csp_reports else None)
         if new:  # (options changed around the same ruleset: what is watched, a failed reload's files too, stays)
             seen = seen or {}
             self._watched = {path: _signature_of(seen[path]) if path in seen else _signature(path)
                              for path in ruleset.files}
             self._last_reload_error = None
+
+    def _start_sink(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # configured before mitmproxy's loop runs: `running` opens it
+            return
+        assert self._sink is not None
+        self._sink.start()
+
+    def _sink_report(self, host: str, body: bytes) -> None:
+        if self.endpoints is not None and self.endpoints.csp_reports:
+            try:
+                self.endpoints.count_csp_reports(host, body)
+            except Exception as exc:  # contained like any other
+                logger.warning(terminal_safe(f"headeraudit: a CSP report from {host[:200]} could not be counted: {exc}"))
 
     # ------------------------------------------------------------------ hooks
 
@@ -117,6 +137,7 @@ class HeaderAudit:
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is None or self.memo is None or flow.metadata.get(ANSWERED):
+            ReportSink.restore(flow)  # a report answered by the sink: shown as the client sent it
             return
         if self.flow_filter is not None and not self.flow_filter(flow):
             return
@@ -162,6 +183,8 @@ class HeaderAudit:
                 logger.warning(f"headeraudit: unknown option {name!r} ignored (known: {', '.join(OPTION_NAMES)})")
         if self._watch_task is None:
             self._watch_task = asyncio.get_running_loop().create_task(self._watch())
+        if self._sink is not None:
+            self._sink.start()
 
     async def _watch(self) -> None:
         """mitmproxy reloads scripts, not our data files: poll the rules file(s) ourselves.
@@ -209,6 +232,9 @@ class HeaderAudit:
         if self._watch_task is not None:
             self._watch_task.cancel()
             self._watch_task = None
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
         settings = self.settings
         report = self.build_report()
         written = self.write_reports(settings.reports if settings else (), report)

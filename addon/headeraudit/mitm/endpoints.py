@@ -10,8 +10,10 @@ an addon's `flow.request.stream = False` and starts sending the request upstream
 in between, so a body over `stream_large_bodies` can never reach `request` to be answered.
 There is no StreamBodies addon to run before or after (mitmproxy 7 moved it into the layer).
 `requestheaders` therefore turns streaming off (against addons running before this one that
-turn it on) only for a body mitmproxy will keep buffered, and refuses (kills, unanswered) one
-it would stream: never forwarded, nothing counted.
+turn it on) for a body mitmproxy will keep buffered, and sends a CSP report it would stream to
+the addon's loopback sink (sink.py), which answers and counts it; anything else it would
+stream (the report page has no body; a report declared over the cap) is refused: killed,
+never forwarded, nothing counted.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ..store import CspReport
 from ..text import terminal_safe
 from . import flows
 from .settings import CSP_REPORT_PATH, REPORT_PAGE_HOST
+from .sink import ReportSink
 
 logger = logging.getLogger("headeraudit")
 
@@ -64,9 +67,13 @@ class Endpoints:
     """Not an addon itself: the addon hands requests over while one of the endpoints is on."""
 
     def __init__(self, report_page: bool, csp_reports: bool, build_report: Callable[[], dict[str, Any]],
-                 record_csp_report: Callable[[CspReport], bool], on_error: Callable[[http.HTTPFlow, Exception], None]) -> None:
+                 record_csp_report: Callable[[CspReport], bool], on_error: Callable[[http.HTTPFlow, Exception], None],
+                 sink: ReportSink | None = None) -> None:
+        """`sink`: where a CSP report goes whose body mitmproxy streams (sink.py); without one,
+        such a report is refused."""
         self.report_page, self.csp_reports = report_page, csp_reports
         self.build_report, self.record_csp_report, self.on_error = build_report, record_csp_report, on_error
+        self.sink = sink
         self.clock: Callable[[], float] = time.monotonic
         self._rendered: dict[str, tuple[float, bytes]] = {}  # format -> (clock(), body), see REPORT_PAGE_REFRESH
         self._refusal_logged = False
@@ -89,6 +96,9 @@ class Endpoints:
         limit = stream_threshold()
         oversized = csp and size is not None and size > CSP_REPORT_MAX_BYTES
         if limit is not None and (size is None or size > limit):
+            if csp and not oversized and self.sink is not None and self.sink.redirect(flow, flows.host(request)):
+                flow.metadata[ANSWERED] = True  # answered by the sink; the body streams there
+                return
             self._refuse(flow, f"its body ({'of unknown size' if size is None else human.pretty_size(size)}) may exceed "
                                f"stream_large_bodies ({human.pretty_size(limit)}), and mitmproxy streams such bodies "
                                f"upstream before any addon can answer them; to collect CSP reports, unset "
@@ -132,8 +142,11 @@ class Endpoints:
                 self.on_error(flow, exc)
 
     def _count_csp_reports(self, flow: http.HTTPFlow) -> None:
-        host = flows.host(flow.request)
-        for report in parse_csp_reports(flow.request.raw_content or b"", host):
+        self.count_csp_reports(flows.host(flow.request), flow.request.raw_content or b"")
+
+    def count_csp_reports(self, host: str, body: bytes) -> None:
+        """Count the reports of one request body sent on `host`'s reserved path; log new ones."""
+        for report in parse_csp_reports(body, host):
             if self.record_csp_report(report):
                 sample = f" (sample: {report.sample})" if report.sample else ""
                 logger.warning(terminal_safe(
