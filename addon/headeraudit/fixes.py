@@ -28,7 +28,7 @@ from .facts import Facts
 from .model import Finding, RawLine
 from .parsers.cookies import SetCookie
 from .rules import Rule, Ruleset
-from .text import escape_controls
+from .text import escape_controls, terminal_safe
 
 STS = "strict-transport-security"
 CSP = "content-security-policy"
@@ -52,10 +52,11 @@ class Edit:
 
     @property
     def label(self) -> str:
-        """Short form for flow comments: +Header (added), ~Header (replaced), -Header (removed)."""
+        """Short form for flow comments: +Header (added), ~Header (replaced), -Header (removed);
+        shown in the console and mitmweb, so cookie names from the response are terminal-safe."""
         if self.action == "cookie":
-            return f"~Set-Cookie {escape_controls(self.detail)}"
-        return f"{'-' if self.action == 'remove' else self.detail or '+'}{escape_controls(self.header)}"
+            return f"~Set-Cookie {terminal_safe(self.detail)}"
+        return f"{'-' if self.action == 'remove' else self.detail or '+'}{terminal_safe(self.header)}"
 
     def as_dict(self) -> dict[str, str | None]:
         """For flow metadata and reports: a value kept from the response may hold undecodable

@@ -161,7 +161,7 @@ class FindingStore:
             count = entry.count = entry.count + 1
             entry.last_seen = now
             # Example URLs: the first flows', then at power-of-two counts (a URL costs to build).
-            if len(entry.examples) < MAX_EXAMPLES and (count <= 8 or not count & (count - 1)):
+            if len(entry.examples) < MAX_EXAMPLES and (count <= MAX_EXAMPLES or not count & (count - 1)):
                 url = _add_example(entry, url)
         if outcome.fix is not None:
             for label, rule in outcome.fix.counted:
