@@ -18,7 +18,7 @@ from mitmproxy import command, ctx, exceptions, http
 
 from .. import gate
 from ..audit import Auditor
-from ..model import SEVERITIES
+from ..model import SEVERITIES, Finding
 from ..report import renderer_for
 from ..report.json_report import build_report, write_atomically
 from ..report.summary import render_summary
@@ -152,10 +152,9 @@ class HeaderAudit:
         outcome = self.memo.outcome(view, flow)
         annotate.apply(flow, view, outcome)
         store = self.store
-        for finding in store.record(view.host, lambda: flow.request.pretty_url, outcome, time.time(), view.live):
-            logger.log(LOG_LEVELS[finding.severity], terminal_safe(
-                f"headeraudit [{finding.severity.upper()}] {view.host} {finding.rule}: {finding.message} — "
-                f"{finding.header}: {finding.evidence}"))
+        new = store.record(view.host, lambda: flow.request.pretty_url, outcome, time.time(), view.live)
+        if new:
+            self._log_new(view.host, new)
         if store.dropped and not self._store_full_logged:
             self._store_full_logged = True
             logger.warning(f"headeraudit: finding store is full ({store.max_entries} entries); further new findings are counted as dropped")
@@ -163,6 +162,19 @@ class HeaderAudit:
         if fix is not None and store.wants_fix_preview(view.host):
             store.record_fix_preview(view.host, flow.request.pretty_url, view.live, flows.decoded(view.fields),
                                      flows.decoded(fix.rewrite.apply(view.fields)))
+
+    @staticmethod
+    def _log_new(host: str, findings: list[Finding]) -> None:
+        """One line per finding a host shows for the first time, in one log record per level:
+        mitmproxy hands each record to every addon (~0.1 ms), and saved traffic of many hosts
+        makes thousands of them."""
+        by_level: dict[int, list[str]] = {}
+        for finding in findings:
+            by_level.setdefault(LOG_LEVELS[finding.severity], []).append(terminal_safe(
+                f"headeraudit [{finding.severity.upper()}] {host} {finding.rule}: {finding.message} — "
+                f"{finding.header}: {finding.evidence}"))
+        for level, lines in by_level.items():
+            logger.log(level, "\n".join(lines))
 
     def _internal_error(self, flow: http.HTTPFlow, exc: Exception) -> None:
         key = f"{type(exc).__name__}: {exc}"[:200]
