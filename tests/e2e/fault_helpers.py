@@ -27,6 +27,7 @@ import struct
 import subprocess
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, Self
 
 IO_TIMEOUT = 15.0
@@ -549,6 +550,18 @@ class SmallTmpfs:
 # --------------------------------------------------------------------------- output checks
 
 
+# Where headeraudit's code is: the package in this checkout, or as installed into a venv. Not any
+# path containing "headeraudit": a checkout named headeraudit puts the word in mitmproxy's own
+# frames too (.../headeraudit/.venv/lib/.../mitmproxy/...).
+_REPO = Path(__file__).resolve().parents[2]
+OUR_CODE = (f"{_REPO / 'addon' / 'headeraudit'}{os.sep}", str(_REPO / "addon" / "headeraudit_addon.py"),
+            f"{os.sep}site-packages{os.sep}headeraudit{os.sep}")
+
+
+def _through_our_code(block: list[str]) -> bool:
+    return any(line.lstrip().startswith("File ") and any(part in line for part in OUR_CODE) for line in block)
+
+
 def headeraudit_failures(output: str) -> list[str]:
     """What in mitmdump's output says headeraudit failed: mitmproxy's "Addon error", our own
     "internal error" / "watcher failed" warnings, and any traceback through headeraudit code.
@@ -563,11 +576,11 @@ def headeraudit_failures(output: str) -> list[str]:
             block = [line]
         elif block is not None:
             if line.startswith(("[", "headeraudit")) or not line.strip():
-                if any("headeraudit" in b for b in block):
+                if _through_our_code(block):
                     failures.append("\n".join(block))
                 block = None
             else:
                 block.append(line)
-    if block and any("headeraudit" in b for b in block):
+    if block and _through_our_code(block):
         failures.append("\n".join(block))
     return failures

@@ -892,3 +892,25 @@ def test_signal_with_requests_in_flight_still_writes_the_report(
         assert_no_addon_failure(proc, strict=False)
     finally:
         raw.close()
+
+
+def test_a_traceback_counts_as_ours_by_where_our_code_is_not_by_the_checkout_name() -> None:
+    """The README clones into a folder named headeraudit: mitmproxy's own frames then contain the
+    word (…/headeraudit/.venv/lib/…/mitmproxy/…) and a shutdown traceback of mitmproxy's own was
+    counted as the addon's."""
+    from fault_helpers import OUR_CODE
+
+    theirs = "\n".join([
+        "Traceback (most recent call last):",
+        '  File "/home/u/headeraudit/.venv/lib/python3.11/site-packages/mitmproxy/proxy/server.py", line 1, in f',
+        "asyncio.exceptions.CancelledError",
+        "",
+    ])
+    ours = "\n".join([
+        "Traceback (most recent call last):",
+        f'  File "{OUR_CODE[0]}mitm/addon.py", line 1, in responseheaders',
+        "ValueError: boom",
+        "",
+    ])
+    assert headeraudit_failures(theirs) == []
+    assert headeraudit_failures(ours) == [ours.strip()]
