@@ -573,8 +573,9 @@ async def test_report_page_can_be_switched_off():
     with taddons.context(addon) as tctx:
         tctx.configure(addon, headeraudit_report_page=False)
         flow = report_page_flow("/")
-        addon.request(flow)
+        tctx.master.addons.invoke_addon_sync(addon, HttpRequestHook(flow))  # dispatched as mitmproxy does
         assert flow.response is None  # forwarded upstream like any other request
+        assert addon.request is None  # and no request hook is left to run
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from .canonical import CANONICAL, CANONICAL_CHECKS
 from .engine import Engine
@@ -47,10 +47,9 @@ class AuditSettings:
     csp_report_endpoint: str | None = None  # fix mode: preview the CSP report-only, reports to this path
 
 
-class Selected(NamedTuple):
-    lines: tuple[RawLine, ...]
-    depends_on_request: bool
-    cut: tuple[str, ...]  # lower-case names of the headers not judged whole
+# What select() returns: the judged lines, whether the outcome depends on the request, and the
+# lower-case names of the headers not judged whole. A plain tuple: it is built on every response.
+Selected = tuple[tuple[RawLine, ...], bool, tuple[str, ...]]
 
 
 def summarise(findings: Sequence[Finding]) -> str:
@@ -141,7 +140,7 @@ class Auditor:
         if long or len(lines) > MAX_HEADER_LINES:
             lines, cut = within_limits(lines)
         depends_on_request = credentials and any(name == b"access-control-allow-origin" for name, _ in lines)
-        return Selected(tuple(lines), depends_on_request, cut)
+        return tuple(lines), depends_on_request, cut
 
     def facts(self, response: Response, now: datetime | None = None) -> Facts:
         return Facts(response, self.ruleset.session_cookie_pattern, now)
@@ -149,9 +148,8 @@ class Auditor:
     def assess(self, response: Response) -> Outcome:
         """The Outcome of one response. Its lines may be all the response's or only those
         `select` returns: the outcome is the same."""
-        selected = self.select(response.headers)
-        cut = tuple(sorted({*response.cut, *selected.cut}))
-        response = replace(response, headers=selected.lines, cut=cut)
+        lines, _, cut = self.select(response.headers)
+        response = replace(response, headers=lines, cut=tuple(sorted({*response.cut, *cut})))
         facts = self.facts(response)
         findings = self.engine.evaluate(facts)
         grade = grade_response(facts)
