@@ -163,7 +163,7 @@ def test_host_names_are_bounded_in_the_store_and_the_report(
 def test_load_with_distinct_values_fails_no_more_than_bare_and_memory_stays_bounded(
     upstream: Upstream, mitmdump: MitmDumpFactory, addon_script: Path, tmp_path: Path, report_schema: dict[str, Any]
 ) -> None:
-    """200 connections, 2 000 requests, a fresh nonce, cookie name and value and CSP host in every
+    """100 concurrent connections, 2 000 requests, a fresh nonce, cookie name and value and CSP host in every
     response: no request fails through the addon that does not fail through bare mitmdump, and
     the process grows by less than the documented 50 MB."""
     counter = itertools.count()
@@ -178,11 +178,16 @@ def test_load_with_distinct_values_fails_no_more_than_bare_and_memory_stays_boun
 
     upstream.route("/d", handler=dynamic)
 
-    def load(port: int, requests: int = 2_000, connections: int = 200) -> int:
+    errors: list[str] = []
+
+    def load(port: int, requests: int = 2_000, connections: int = 100) -> int:
+        # 100 at once: asyncio's listen backlog is 100, past which even bare mitmdump refuses
+        # connections on a busy machine, whatever the addon does.
         def one(i: int) -> bool:
             try:
-                return parse_raw_response(raw_request(port, "/d", host=f"site{i % 500}.example", timeout=30))[0] == 200
-            except (OSError, AssertionError):
+                return parse_raw_response(raw_request(port, "/d", host=f"site{i % 500}.example", timeout=60))[0] == 200
+            except (OSError, AssertionError) as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
                 return False
         with ThreadPoolExecutor(connections) as pool:
             return sum(not ok for ok in pool.map(one, range(requests)))
@@ -196,7 +201,7 @@ def test_load_with_distinct_values_fails_no_more_than_bare_and_memory_stays_boun
     failures = load(proxy.port)
     growth_mb = (rss_kib(proxy.proc.pid) - before) / 1024
     assert proxy.stop() == 0
-    assert failures <= bare_failures, f"{failures} failed through the addon, {bare_failures} through bare mitmdump"
+    assert failures <= bare_failures, f"{failures} failed through the addon, {bare_failures} through bare mitmdump: {errors[:5]}"
     assert "internal error" not in proxy.output
     assert growth_mb < 50, f"RSS grew by {growth_mb:.1f} MB"
     report = load_report(tmp_path / "report.json", report_schema)
