@@ -29,7 +29,7 @@ from . import annotate, flows
 from .endpoints import ANSWERED, CSP_REPORT_MAX_BYTES, Endpoints
 from .memo import Memo
 from .sink import ReportSink
-from .settings import OPTION_NAMES, OPTIONS, Settings, check_report_path, compile_filter, parse_settings
+from .settings import OPTION_NAMES, OPTIONS, Settings, check_report_path, compile_filter, parse_settings, unparsable_bools
 
 logger = logging.getLogger("headeraudit")
 
@@ -69,6 +69,11 @@ class HeaderAudit:
     def load(self, loader: Any) -> None:
         for option in OPTIONS:
             loader.add_option(option.name, option.type, option.default, option.help, option.choices)
+        # A bad true/false value would make mitmproxy drop this script silently (see
+        # unparsable_bools); an error logged at start-up makes mitmdump exit 1 with the message.
+        options = getattr(getattr(loader, "master", None), "options", None)
+        for message in unparsable_bools(getattr(options, "deferred", {})):
+            logger.error(message)
 
     def configure(self, updated: set[str]) -> None:
         if self.settings is not None and not set(updated).intersection(OPTION_NAMES):  # a set, or dict keys on a rollback

@@ -131,6 +131,24 @@ def check_report_path(path: str) -> str:
     return path
 
 
+BOOL_WORDS = ("true", "false", "toggle", "")  # what mitmproxy's own parser takes ("" : the value omitted)
+
+
+def unparsable_bools(deferred: Mapping[str, Any]) -> list[str]:
+    """One message per bool headeraudit_* option given on the command line with a value
+    mitmproxy cannot parse. mitmproxy keeps `--set` values of script options until the script
+    declares them, and then fails on such a value without a word and without the script: the
+    addon would silently never run. `deferred` is mitmproxy's options.deferred (name -> the
+    strings given)."""
+    messages = []
+    for option in OPTIONS:
+        given = getattr(deferred.get(option.name), "val", None)
+        if option.type is bool and given is not None and any(value not in BOOL_WORDS for value in given):
+            messages.append(f"headeraudit: {option.name}: {given[-1]!r} is not true or false; "
+                            f"use --set {option.name}=true or --set {option.name}=false")
+    return messages
+
+
 def compile_filter(text: str) -> Callable[[Any], bool]:
     """A mitmproxy filter expression as a predicate on flows (rules' `when.filter`)."""
     matcher = flowfilter.parse(text)

@@ -1,0 +1,47 @@
+"""A bad option value stops mitmdump naming the option, for every option type: no value may
+turn the addon off without a word (mitmproxy drops a script whose deferred bool option fails to
+parse, silently)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from e2e_harness import REPO, MitmDumpFactory
+
+pytestmark = pytest.mark.e2e
+
+SAMPLE = REPO / "examples" / "sample.har"
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("headeraudit_report_page", "True"),  # bool: mitmproxy takes only true/false
+    ("headeraudit_report_page", "yes"),
+    ("headeraudit_fix_opt_in", "maybe"),
+    ("headeraudit_fix_opt_in", "1"),
+    ("headeraudit_mode", "bogus"),  # str with choices
+    ("headeraudit_min_grade", "E"),  # str, validated by the addon
+    ("headeraudit_report", "out.weird"),  # Sequence[str]: a report format from the extension
+])
+def test_a_bad_value_stops_mitmdump_naming_the_option(
+    mitmdump: MitmDumpFactory, addon_script: Path, tmp_path: Path, option: str, value: str
+) -> None:
+    report = tmp_path / "r.json"
+    args = ["-nr", SAMPLE, "-s", addon_script, "--set", f"{option}={value}"]
+    if option != "headeraudit_report":
+        args += ["--set", f"headeraudit_report={report}"]
+    proc = mitmdump.run(*args, listen=False, timeout=60)
+    assert proc.returncode == 1, f"mitmdump exited {proc.returncode}:\n{proc.output}"
+    assert option in proc.output and value in proc.output, proc.output
+    assert not report.exists()
+
+
+@pytest.mark.parametrize("value", ["true", "false", "toggle"])
+def test_the_values_mitmproxy_takes_for_a_bool_work(
+    mitmdump: MitmDumpFactory, addon_script: Path, tmp_path: Path, value: str
+) -> None:
+    report = tmp_path / "r.json"
+    proc = mitmdump.run("-nr", SAMPLE, "-s", addon_script, "--set", f"headeraudit_fix_opt_in={value}",
+                        "--set", f"headeraudit_report={report}", listen=False, timeout=60)
+    assert proc.returncode == 0, proc.output
+    assert report.exists()
