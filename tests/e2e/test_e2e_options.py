@@ -45,3 +45,19 @@ def test_the_values_mitmproxy_takes_for_a_bool_work(
                         "--set", f"headeraudit_report={report}", listen=False, timeout=60)
     assert proc.returncode == 0, proc.output
     assert report.exists()
+
+
+def test_start_up_says_once_what_was_loaded(mitmdump: MitmDumpFactory, addon_script: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nrules:\n  - id: xcto-required\n    header: X-Content-Type-Options\n"
+                     "    severity: low\n    message: nosniff is missing\n    check: {present: true}\n")
+    proc = mitmdump.run("-nr", SAMPLE, "-s", addon_script, "--set", f"headeraudit_rules={rules}",
+                        "--set", "headeraudit_mode=fix", listen=False, timeout=60)
+    assert proc.returncode == 0, proc.output
+    lines = [line for line in proc.output.splitlines() if "rule from" in line or "rules from" in line]
+    assert len(lines) == 1, proc.output
+    assert f"1 rule from {rules}, fix mode; live report at http://headeraudit.proxy/" in lines[0]
+    default = mitmdump.run("-nr", SAMPLE, "-s", addon_script, "--set", "headeraudit_report_page=false",
+                           listen=False, timeout=60)
+    (line,) = [line for line in default.output.splitlines() if "rules from" in line]
+    assert "(the bundled rules), audit mode" in line and "live report" not in line

@@ -29,7 +29,7 @@ from . import annotate, flows
 from .endpoints import ANSWERED, CSP_REPORT_MAX_BYTES, Endpoints
 from .memo import Memo
 from .sink import ReportSink
-from .settings import OPTION_NAMES, OPTIONS, Settings, check_report_path, compile_filter, parse_settings, unparsable_bools
+from .settings import OPTION_NAMES, OPTIONS, REPORT_PAGE_HOST, Settings, check_report_path, compile_filter, parse_settings, unparsable_bools
 
 logger = logging.getLogger("headeraudit")
 
@@ -212,8 +212,20 @@ class HeaderAudit:
                 logger.warning(f"headeraudit: unknown option {name!r} ignored (known: {', '.join(OPTION_NAMES)})")
         if self._watch_task is None:
             self._watch_task = asyncio.get_running_loop().create_task(self._watch())
+            logger.info(self.started_line())
         if self._sink is not None:
             self._sink.start()
+
+    def started_line(self) -> str:
+        """What was loaded, said once at start: the rules, the mode, where the live report is."""
+        settings, ruleset = self.settings, self.ruleset
+        if settings is None or ruleset is None:
+            return "headeraudit: not configured"
+        count = len(ruleset.rules)
+        rules = f"{count} rule{'' if count == 1 else 's'} from {ruleset.path}" + ("" if settings.rules else " (the bundled rules)")
+        mode = f"{settings.mode} mode" + (" with the CSP preview" if settings.csp_report_endpoint else "")
+        page = f"; live report at http://{REPORT_PAGE_HOST}/" if settings.report_page else ""
+        return terminal_safe(f"headeraudit: {rules}, {mode}{page}")
 
     async def _watch(self) -> None:
         """mitmproxy reloads scripts, not our data files: poll the rules file(s) ourselves.
