@@ -178,3 +178,20 @@ def test_untouched_lines_keep_their_raw_bytes_and_new_lines_are_lower_case_on_ht
     assert b"Server" not in {n for n, _ in out}
     appended = {n for n, _ in outcome.fix.rewrite.apply(raw, lower_case_names=True)} - {n for n, _ in raw}
     assert appended and all(n == n.lower() for n in appended)  # RFC 9113 §8.2.1
+
+
+@pytest.mark.parametrize(("policy", "previewed"), [
+    # default-src governs scripts and styles when neither has its own directive (CSP3 §6.8.3)
+    ("default-src 'self'; object-src 'none'", "default-src 'self' 'report-sample'; object-src 'none'"),
+    ("script-src 'self'; style-src https://a.example; img-src *",
+     "script-src 'self' 'report-sample'; style-src https://a.example 'report-sample'; img-src *"),
+    # 'none' stands alone (CSP3 §2.3.1 serialized-source-list); nothing runs there to be sampled
+    ("default-src 'self'; script-src 'none'", "default-src 'self'; script-src 'none'"),
+    ("script-src 'self' 'REPORT-SAMPLE'", "script-src 'self' 'REPORT-SAMPLE'"),
+    ("img-src *", "img-src *"),
+])
+def test_the_csp_preview_asks_for_samples_of_blocked_scripts_and_styles(policy, previewed):
+    """CSP3 §5.3: a violation report carries the first 40 characters of the blocked inline code
+    only when the governing directive has 'report-sample'."""
+    from headeraudit.fixes import with_report_sample
+    assert with_report_sample(policy) == previewed

@@ -178,13 +178,36 @@ class Fixer:
     def _preview_csp(self, sets: dict[str, tuple[str, str, str]], scheme: str) -> None:
         _, policy, rule_id = sets.pop(CSP)
         endpoint = self.csp_report_endpoint
-        preview = f"{policy.rstrip('; ')}; report-uri {endpoint}"
+        preview = f"{with_report_sample(policy).rstrip('; ')}; report-uri {endpoint}"
         if scheme == "https":
             # Chromium ignores Reporting-Endpoints on non-secure responses and, when a
             # policy names report-to, ignores report-uri: on http, report-uri alone.
             preview += f"; report-to {REPORT_GROUP}"
             sets["reporting-endpoints"] = ("Reporting-Endpoints", f'{REPORT_GROUP}="{endpoint}"', rule_id)
         sets[CSP_REPORT_ONLY.lower()] = (CSP_REPORT_ONLY, preview, rule_id)
+
+
+# The directives whose violation reports carry a sample of the blocked code with 'report-sample'
+# (CSP3 §2.3.1, §5.3): script and style, or default-src when it governs them.
+_SAMPLED = ("script-src", "script-src-elem", "script-src-attr", "style-src", "style-src-elem", "style-src-attr")
+
+
+def with_report_sample(policy: str) -> str:
+    """The policy with 'report-sample' in each directive governing scripts and styles, so that a
+    report says which inline script or style was blocked (its first 40 characters)."""
+    directives = [d.strip() for d in policy.split(";") if d.strip()]
+    names = [d.split(None, 1)[0].lower() for d in directives]
+    targets = {n for n in names if n in _SAMPLED} or ({"default-src"} & set(names))
+    out = []
+    for directive, name in zip(directives, names):
+        tokens = directive.split()
+        if name in targets and "'report-sample'" not in (t.lower() for t in tokens[1:]):
+            if tokens[1:] == ["'none'"]:  # 'none' must stand alone; nothing runs to be sampled
+                out.append(directive)
+                continue
+            directive += " 'report-sample'"
+        out.append(directive)
+    return "; ".join(out)
 
 
 def _rewrite(sets: dict[str, tuple[str, str, str]], removes: dict[str, tuple[str, str]],

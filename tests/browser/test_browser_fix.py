@@ -125,6 +125,8 @@ def test_csp_report_only_preview_collects_browser_reports(scheme: str, site: Ups
     assert entry["document_uri"] == page_url, entry
     assert entry["disposition"] == "report", entry
     assert entry["count"] >= 1, entry
+    # 'report-sample' in the preview: the report says which inline script it was (CSP3 §5.3)
+    assert entry["sample"].startswith("document.getElementById"), entry
     # Answered by the addon itself: the site never sees its report endpoint.
     assert not [r.path for r in site.requests if r.path.startswith(CSP_REPORT_PATH)], [r.path for r in site.requests]
 
