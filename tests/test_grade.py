@@ -346,3 +346,15 @@ def test_gate_without_options_checks_nothing_and_passes():
 def test_gate_rejects_unknown_grades(text):
     with pytest.raises(ValueError, match="expected one of: A\\+, A, A-"):
         gate.parse_grade(text)
+
+
+def test_gate_a_run_that_audited_nothing_fails_with_its_own_status_whatever_was_asked():
+    """An empty HAR, or a headeraudit_filter that matches nothing, passed the gate with exit 0."""
+    empty = {**gate_report([], []), "summary": {"dropped": 0, "flows_audited": 0}}
+    for fail_on in (None, "high"):
+        verdict = gate.evaluate(empty, fail_on, None)
+        assert verdict.nothing_audited and not verdict.passed and verdict.status == gate.EXIT_NOTHING_AUDITED == 4
+        assert gate.NOTHING_AUDITED in " ".join(verdict.lines())
+    audited = {**gate_report([], []), "summary": {"dropped": 0, "flows_audited": 1}}
+    assert gate.evaluate(audited, "high", None).status == gate.EXIT_OK
+    assert gate.evaluate({**gate_report(["high"], []), "summary": {"flows_audited": 1}}, "high", None).status == gate.EXIT_GATE_FAILED

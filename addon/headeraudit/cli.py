@@ -11,6 +11,7 @@ this runs mitmdump in this process with the addon as one of its own, lets it fin
     1  mitmdump could not start (bad arguments or options, port in use, …) — mitmdump's own
     3  the gate failed: a finding at or above headeraudit_fail_on, or a host below
        headeraudit_min_grade
+    4  no flow was audited: an empty capture, or a headeraudit_filter that matched nothing
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def on_done(verdict: gate.Verdict, report: dict[str, Any]) -> None:
         verdicts.append(verdict)
         # The summary is the run's result: on stdout, after mitmdump's own output.
-        print(render_summary(report, list(verdict.failures) if verdict.checked else None), flush=True)
+        shown = verdict.checked or verdict.nothing_audited
+        print(render_summary(report, list(verdict.failures) if shown else None), flush=True)
 
     class Master(dump.DumpMaster):
         """mitmdump's master with the addon right where `-s` scripts run (before
@@ -59,9 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return {}
 
     mitmproxy_main.run(Master, cmdline.mitmdump, args, extra)  # raises SystemExit(1) itself on startup errors
-    if not verdicts or verdicts[0].passed:
-        return gate.EXIT_OK
-    return gate.EXIT_GATE_FAILED
+    return verdicts[0].status if verdicts else gate.EXIT_OK
 
 
 if __name__ == "__main__":  # python -m headeraudit.cli

@@ -16,6 +16,8 @@ from .model import SEVERITIES, SEVERITY_RANK, parse_severity
 
 EXIT_OK = 0
 EXIT_GATE_FAILED = 3
+EXIT_NOTHING_AUDITED = 4  # no flow was audited: an empty file, or a filter that matched nothing
+NOTHING_AUDITED = "no flow was audited (an empty capture, or headeraudit_filter matched nothing)"
 
 
 def parse_grade(text: str) -> str:
@@ -34,13 +36,20 @@ def grade_below(grade: str, minimum: str) -> bool:
 class Verdict:
     failures: tuple[str, ...]
     checked: tuple[str, ...]  # what was asked, for the summary ("fail_on=high", "min_grade=B")
+    nothing_audited: bool = False  # a run that audited nothing fails whatever was asked
+
+    @property
+    def status(self) -> int:
+        if self.nothing_audited:
+            return EXIT_NOTHING_AUDITED
+        return EXIT_OK if self.passed else EXIT_GATE_FAILED
 
     @property
     def passed(self) -> bool:
         return not self.failures
 
     def lines(self) -> list[str]:
-        if not self.checked:
+        if not self.checked and not self.nothing_audited:
             return []
         if self.passed:
             return [f"gate passed ({', '.join(self.checked)})"]
@@ -52,6 +61,9 @@ def evaluate(report: dict[str, Any], fail_on: str | None, min_grade: str | None)
     what the server sent, not of the fix-mode preview)."""
     failures: list[str] = []
     checked: list[str] = []
+    nothing_audited = report.get("summary", {}).get("flows_audited") == 0
+    if nothing_audited:
+        failures.append(NOTHING_AUDITED)
     if fail_on:
         fail_on = parse_severity(fail_on)
         checked.append(f"fail_on={fail_on}")
@@ -73,4 +85,4 @@ def evaluate(report: dict[str, Any], fail_on: str | None, min_grade: str | None)
         for host in report.get("grades", {}).get("hosts", ()):
             if grade_below(host["grade"], min_grade):
                 failures.append(f"{host['host']}: grade {host['grade']} (score {host['score']}) is below {min_grade}")
-    return Verdict(tuple(failures), tuple(checked))
+    return Verdict(tuple(failures), tuple(checked), nothing_audited)

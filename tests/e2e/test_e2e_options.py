@@ -4,10 +4,12 @@ parse, silently)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from e2e_harness import REPO, MitmDumpFactory
+from e2e_harness import REPO, MitmDumpFactory, subprocess_env
 
 pytestmark = pytest.mark.e2e
 
@@ -61,3 +63,26 @@ def test_start_up_says_once_what_was_loaded(mitmdump: MitmDumpFactory, addon_scr
                            listen=False, timeout=60)
     (line,) = [line for line in default.output.splitlines() if "rules from" in line]
     assert "(the bundled rules), audit mode" in line and "live report" not in line
+
+
+HEADERAUDIT = Path(sys.executable).parent / "headeraudit"
+
+
+@pytest.mark.parametrize("case", ["empty capture", "filter matching nothing", "truncated filter"])
+def test_a_run_that_audits_nothing_exits_4_and_says_why(tmp_path: Path, case: str) -> None:
+    """A gate that 'passed' on nothing was a CI pipeline passing unaudited traffic."""
+    if case == "empty capture":
+        capture = tmp_path / "empty.har"
+        capture.write_text('{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": []}}')
+        extra: list[str] = []
+    else:
+        capture = SAMPLE
+        extra = ["--set", "headeraudit_filter=" + ("~d nosuch.example" if case == "filter matching nothing" else "~d example.com &")]
+    proc = subprocess.run([str(HEADERAUDIT), "-nr", str(capture), "--set", "headeraudit_fail_on=high",
+                           "--set", f"confdir={tmp_path / 'conf'}", *extra],
+                          capture_output=True, text=True, timeout=120, env=subprocess_env(), stdin=subprocess.DEVNULL)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 4, output
+    assert "no flow was audited" in output
+    if case != "empty capture":
+        assert "matched none of 33 responses" in output, output

@@ -63,6 +63,7 @@ class HeaderAudit:
         self._store_full_logged = False
         self._write_errors: dict[str, str] = {}  # path -> why its last write failed
         self._sink: ReportSink | None = None  # opened with the CSP preview, kept across reloads
+        self._filtered_out = 0  # responses headeraudit_filter left out, for the warning at the end
 
     # ------------------------------------------------------------------ options
 
@@ -157,6 +158,7 @@ class HeaderAudit:
             ReportSink.restore(flow)  # a report answered by the sink: shown as the client sent it
             return
         if self.flow_filter is not None and not self.flow_filter(flow):
+            self._filtered_out += 1
             return
         try:
             self._audit(flow)
@@ -283,10 +285,15 @@ class HeaderAudit:
         counts = ", ".join(f"{totals[s]} {s}" for s in reversed(SEVERITIES) if totals[s]) or "no findings"
         where = f"; report: {', '.join(written)}" if written else ""
         logger.info(f"headeraudit: {self.store.flows_audited} flows audited, {len(self.store.entries)} distinct findings ({counts}){where}")
+        if not self.store.flows_audited:
+            left_out = self._filtered_out
+            why = (f"headeraudit_filter {settings.filter!r} matched none of {left_out} responses" if left_out and settings
+                   else "no response reached the addon")
+            logger.warning(terminal_safe(f"headeraudit: {gate.NOTHING_AUDITED}: {why}"))
         verdict = gate.evaluate(report, settings.fail_on if settings else None, settings.min_grade if settings else None)
         if self.on_done is not None:
             self.on_done(verdict, report)
-        elif verdict.checked:
+        elif verdict.checked or verdict.nothing_audited:
             level = logging.INFO if verdict.passed else logging.WARNING
             for line in render_summary(report, list(verdict.failures)).splitlines():
                 logger.log(level, line)
