@@ -27,7 +27,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] in (["-h"], ["--help"]):
         print(__doc__.strip())
+        print("\nheaderaudit's options (--set name=value; `headeraudit --options` shows them with their defaults):\n")
+        print(options_help())
         print("\nmitmdump's own options follow.\n")
+    if "--version" in args:
+        print(f"headeraudit: {version()}")
     # Late: --help above stays fast.
     from mitmproxy.tools import cmdline, dump, main as mitmproxy_main
 
@@ -62,6 +66,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     mitmproxy_main.run(Master, cmdline.mitmdump, args, extra)  # raises SystemExit(1) itself on startup errors
     return verdicts[0].status if verdicts else gate.EXIT_OK
+
+
+def version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("headeraudit")
+    except metadata.PackageNotFoundError:  # run from a checkout without installing
+        return "unknown (not installed)"
+
+
+def options_help() -> str:
+    """One entry per headeraudit_* option: its type, default, choices and help."""
+    import textwrap
+
+    from .mitm.settings import OPTIONS
+
+    out = []
+    for option in OPTIONS:
+        kind = getattr(option.type, "__name__", str(option.type)).replace("typing.", "")
+        choices = f"; one of: {', '.join(repr(c) for c in option.choices)}" if option.choices else ""
+        out.append(f"  {option.name} ({kind}, default {option.default!r}{choices})")
+        out.extend(textwrap.wrap(option.help, 96, initial_indent="      ", subsequent_indent="      "))
+    return "\n".join(out)
 
 
 if __name__ == "__main__":  # python -m headeraudit.cli

@@ -86,3 +86,22 @@ def test_a_run_that_audits_nothing_exits_4_and_says_why(tmp_path: Path, case: st
     assert "no flow was audited" in output
     if case != "empty capture":
         assert "matched none of 33 responses" in output, output
+
+
+def test_version_and_help_name_headeraudit_and_its_options() -> None:
+    from headeraudit.mitm.settings import OPTIONS
+
+    def run(*args: str) -> str:
+        proc = subprocess.run([str(HEADERAUDIT), *args], capture_output=True, text=True, timeout=60,
+                              env=subprocess_env(), stdin=subprocess.DEVNULL)
+        # (mitmdump --help exits 1, as mitmproxy's own tools do; what it prints is the point)
+        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+        return proc.stdout + proc.stderr
+
+    version = run("--version")
+    assert version.startswith("headeraudit: ") and "Mitmproxy:" in version
+    helped = run("--help")
+    for option in OPTIONS:
+        assert option.name in helped
+    assert "one of: 'audit', 'fix'" in helped
+    assert "Valid values are 'audit', 'fix'" in run("--options")  # mitmproxy's own listing shows the choices
