@@ -6,15 +6,15 @@
 
     | host | grade | after fixes | critical | high | medium | low | info |
     |---|---|---|--:|--:|--:|--:|--:|
-    | legacy\\.example\\.org | F (20) | A (90) | 0 | 1 | 6 | 7 | 1 |
+    | legacy.example.org | F (20) | A (90) | 0 | 1 | 6 | 7 | 1 |
 
     | rule | severity | hosts | occurrences |
     ...
 
 At most 20 hosts and 15 rules are listed ("… and N more"), so the comment stays under
 about 60 lines however big the report is. Values are escaped for Markdown and HTML:
-every ASCII punctuation character gets a backslash (CommonMark allows that for all of
-them, and GFM tables need `\\|`), line breaks and control characters become visible
+each character Markdown reads as markup inside a line gets a backslash (backslash,
+backtick, * _ [ ] < > | ! ~ &; GFM tables need `\\|`), line breaks and control characters become visible
 escapes, so a hostile host name or rule id cannot end a table cell, open a link or image,
 start a code span or inject HTML.
 """
@@ -42,12 +42,16 @@ from ._common import (
 MAX_HOSTS = 20
 MAX_RULES = 15
 _CELL_MAX = 120
-_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+# What Markdown would read as markup inside a line (CommonMark 6, GFM tables and strikethrough):
+# escapes, code, emphasis, links and images, raw HTML and entities, table cells. Dates, hosts,
+# ports and paths (2026-12-03, 127.0.0.1:8080, /a/b) read as they are.
+_MARKUP = re.compile(r"""([\\`*_\[\]<>|!~&])""")
 
 
 def md(value: Any, limit: int = _CELL_MAX) -> str:
-    """Report text as inert Markdown: one line, every ASCII punctuation backslash-escaped."""
-    return _PUNCTUATION.sub(r"\\\1", clip(printable(value), limit))
+    """Report text as inert Markdown: one line, every character Markdown would read as markup
+    backslash-escaped."""
+    return _MARKUP.sub(r"\\\1", clip(printable(value), limit))
 
 
 def _row(cells: list[str]) -> str:
