@@ -177,3 +177,22 @@ def test_removed_and_hardened_headers_reach_the_browser(mode: str, site: Upstrea
         assert "~Set-Cookie sessionid" in fixed[0] and "+HttpOnly" in fixed[0], fixed[0]
     else:
         assert not fixed, [f.comment for f in pages]
+
+
+# --------------------------------------------------------------------------- 4. Permissions-Policy
+
+
+def test_injected_permissions_policy_names_only_features_chromium_recognises(
+    site: Upstream, mitmdump: MitmDumpFactory, browser: BrowserFactory
+) -> None:
+    """Chromium logs "Error with Permissions-Policy header: Unrecognized feature" on every page
+    for a feature it does not know (interest-cohort, FLoC's, was removed): a preview must not."""
+    serve_pages(site, "inline.html", "ext.js")
+    proxy = start_reverse_proxy(mitmdump, site, "headeraudit_mode=fix")
+    b = browser()
+    b.open(origin(proxy.port) + "/inline.html")
+    b.wait_text("ext", "external-ran")
+    console = "\n".join(b.console())
+    assert "Permissions-Policy" not in console, console
+    b.quit()
+    assert proxy.stop() == 0, proxy.output
