@@ -16,8 +16,6 @@ import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
-
 from mitmproxy import connection, http
 
 logger = logging.getLogger("headeraudit")
@@ -134,7 +132,3 @@ class ReportSink:
                 return None
             body += await reader.readexactly(size)
             await reader.readexactly(2)
-
-
-def is_sink_flow(flow: Any) -> bool:
-    return ORIGINAL in flow.metadata
