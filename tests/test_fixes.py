@@ -107,6 +107,25 @@ def test_opt_in_fixes_only_when_enabled(ruleset):
     assert header(result, "Cross-Origin-Opener-Policy") == ["same-origin"] and "coop-invalid" not in {f.rule for f in after}
 
 
+@pytest.mark.parametrize("headers, rule, changed", [
+    ([("Access-Control-Allow-Origin", "*")], "cors-wildcard", "Access-Control-Allow-Origin"),
+    ([("Access-Control-Allow-Origin", "null")], "cors-null-origin", "Access-Control-Allow-Origin"),
+])
+def test_cors_fixes_are_opt_in(ruleset, headers, rule, changed):
+    """Removing a public API's CORS header breaks the very pages being previewed, so only on request."""
+    headers = [("Content-Type", "application/json"), ("X-Content-Type-Options", "nosniff"), *headers]
+    _, _, result, after = run(ruleset, headers)
+    assert header(result, changed) == [headers[-1][1]] and rule in {f.rule for f in after}
+    _, _, result, after = run(ruleset, headers, opt_in=True)
+    assert header(result, changed) == [] and rule not in {f.rule for f in after}
+
+
+def test_every_cors_fix_is_opt_in(ruleset):
+    cors = [r for r in ruleset.rules if r.id.startswith("cors-") and r.fix is not None]
+    assert {r.id for r in cors} == {"cors-wildcard", "cors-null-origin", "cors-origin-reflected-credentials"}
+    assert all(r.fix.opt_in for r in cors)
+
+
 def test_per_host_fix_value(tmp_path):
     path = tmp_path / "rules.yaml"
     path.write_text(

@@ -43,7 +43,7 @@ OPTIONS: tuple[Option, ...] = (
            "audit: report violations. fix: also rewrite live responses with the rules' fixes "
            "(saved flows are not changed; their after-fix findings are reported).", MODES),
     Option("headeraudit_fix_opt_in", bool, False,
-           "In fix mode, also apply fixes marked opt_in (COOP/COEP/CORP: they commonly break sites)."),
+           "In fix mode, also apply fixes marked opt_in (CORS removals, COOP/COEP/CORP: they commonly break sites)."),
     Option("headeraudit_csp_preview", str, "",
            "In fix mode, 'report-only' sends the proposed CSP as Content-Security-Policy-Report-Only and "
            f"collects the browser's violation reports at {CSP_REPORT_PATH} (answered by the proxy).", CSP_PREVIEWS),

@@ -69,7 +69,7 @@ class Fix:
     remove: bool = False
     cookie_attributes: tuple[str, ...] = ()
     hosts: tuple[tuple[str, str], ...] = ()  # (host glob, value to set for that host)
-    opt_in: bool = False  # fixes that commonly break sites (COOP/COEP) are applied only when asked for
+    opt_in: bool = False  # fixes that commonly break sites (CORS, COOP/COEP/CORP) are applied only when asked for
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
