@@ -730,3 +730,41 @@ async def test_credentialed_cors_echoes_are_memoised_only_while_judging_would_no
         for flow in plain:
             addon.responseheaders(flow)
         assert addon.memo.hits == before + 2
+
+
+@pytest.mark.parametrize("host, port, scheme, expected", [
+    ("example.com", 443, "https", "example.com"),  # the default port is not named
+    ("example.com", 80, "http", "example.com"),  # so http:// and https:// answers of one name are one site
+    ("127.0.0.1", 8080, "http", "127.0.0.1:8080"),
+    ("127.0.0.1", 8443, "https", "127.0.0.1:8443"),
+    ("example.com", 443, "http", "example.com:443"),  # 443 is https's default, not http's
+    ("::1", 8080, "http", "[::1]:8080"),  # an IPv6 address keeps its brackets, as in a URL
+])
+def test_site_names_the_port_only_when_it_is_not_the_schemes_default(host, port, scheme, expected):
+    from headeraudit.mitm.flows import site
+    assert site(host, port, scheme) == expected
+
+
+def site_flow(authority, scheme="http"):
+    host, _, port = authority.rpartition(":") if authority.count(":") == 1 else (authority, "", "")
+    flow = html_flow(scheme=scheme, host=host or authority)
+    flow.request.headers["host"] = authority
+    if port:
+        flow.request.port = int(port)
+    return flow
+
+
+async def test_servers_on_two_ports_of_one_host_are_graded_apart_and_http_https_together():
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        secure = site_flow("127.0.0.1:8443", "https")
+        secure.response.headers["strict-transport-security"] = "max-age=31536000"
+        for flow in (site_flow("127.0.0.1:8080"), secure, site_flow("example.com"), site_flow("example.com", "https")):
+            addon.responseheaders(flow)
+        report = addon.build_report()
+    hosts = {h["host"]: h for h in report["grades"]["hosts"]}
+    assert set(hosts) == {"127.0.0.1:8080", "127.0.0.1:8443", "example.com"}
+    assert hosts["127.0.0.1:8443"]["score"] > hosts["127.0.0.1:8080"]["score"]  # HSTS on one port is not the other's
+    assert {e["host"] for e in report["findings"]} == set(hosts)
+    assert {h["host"]: h["flows"] for h in report["hosts"]} == {"127.0.0.1:8080": 1, "127.0.0.1:8443": 1, "example.com": 2}

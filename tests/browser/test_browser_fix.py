@@ -121,7 +121,7 @@ def test_csp_report_only_preview_collects_browser_reports(scheme: str, site: Ups
     assert inline, f"no inline-script violation in csp_reports: {reports}"
     entry = inline[0]
     assert set(entry) == {"host", "document_uri", "directive", "blocked_uri", "sample", "disposition", "count"}, entry
-    assert entry["host"] == "127.0.0.1", entry
+    assert entry["host"] == f"127.0.0.1:{site.port}", entry  # reverse mode: the upstream site, as its findings
     assert entry["document_uri"] == page_url, entry
     assert entry["disposition"] == "report", entry
     assert entry["count"] >= 1, entry

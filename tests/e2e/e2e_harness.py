@@ -188,6 +188,11 @@ class Upstream:
     def origin(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
+    @property
+    def site(self) -> str:
+        """What headeraudit groups this server's findings and grade by (README, Grades)."""
+        return f"127.0.0.1:{self.port}"
+
     def url(self, path: str = "/") -> str:
         return self.origin + path
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def test_findings_report_clear_and_reload_commands(
     # after clear a finding is new again, so it is logged again
     mark = proxy.line_count
     client.get(upstream.url("/"))
-    proxy.wait_for(r"headeraudit \[\w+\] 127\.0\.0\.1 xcto-missing:", since=mark)
+    proxy.wait_for(rf"headeraudit \[\w+\] {re.escape(upstream.site)} xcto-missing:", since=mark)
 
     # reload: a broken file is refused (error), a valid one with a new rule is taken now
     rules.write_text("version: 1\nrulez: []\n", encoding="utf-8")
@@ -85,7 +86,7 @@ rules:
     status, text = command(client, "headeraudit.reload")
     assert status == 200, text
     client.get(upstream.url("/"))
-    proxy.wait_for(r"headeraudit \[CRITICAL\] 127\.0\.0\.1 debug-token-leak:")
+    proxy.wait_for(rf"headeraudit \[CRITICAL\] {re.escape(upstream.site)} debug-token-leak:")
     assert proxy.stop() == 0, f"mitmdump output:\n{proxy.output}"
     assert not [f for f in logged_findings(proxy.output) if f.host == "command.invalid"]
     json.loads(report_path.read_text())  # still there, untouched by later commands

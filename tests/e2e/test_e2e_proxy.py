@@ -57,7 +57,7 @@ GOOD_HTML = [
 PAGE = b"<!doctype html><html><head><title>t</title></head><body>hello</body></html>"
 
 
-def logged_rules(output: str, host: str = "127.0.0.1") -> Counter[str]:
+def logged_rules(output: str, host: str) -> Counter[str]:
     return Counter(f.rule for f in logged_findings(output) if f.host == host)
 
 
@@ -71,11 +71,11 @@ def test_http_findings_logged_once_and_counted_in_report(
     for _ in range(3):
         response = client.get(upstream.url("/page"))
         assert response.status == 200 and response.body == PAGE
-    proxy.wait_for(r"headeraudit \[\w+\] 127\.0\.0\.1 tech-disclosure:")
+    proxy.wait_for(rf"headeraudit \[\w+\] {re.escape(upstream.site)} tech-disclosure:")
     assert proxy.stop() == 0, f"mitmdump output:\n{proxy.output}"
 
     logged = logged_findings(proxy.output)
-    per_rule = logged_rules(proxy.output)
+    per_rule = logged_rules(proxy.output, upstream.site)
     expected = {"csp-missing", "xcto-missing", "frame-protection-missing", "server-version-disclosure",
                 "tech-disclosure"}
     assert expected <= set(per_rule), f"mitmdump output:\n{proxy.output}"
@@ -103,12 +103,12 @@ def test_http_findings_logged_once_and_counted_in_report(
     assert len(report["findings"]) == len(logged), "every distinct finding is logged exactly once"
     for rule in expected:
         finding = by_rule[rule]
-        assert finding["host"] == "127.0.0.1"
+        assert finding["host"] == upstream.site
         assert finding["count"] == 3, finding
         assert finding["severity"] == SEVERITY[rule]
         assert finding["examples"] == [upstream.url("/page")], finding
     assert by_rule["server-version-disclosure"]["evidence"] == "Apache/2.4.1 (Unix)"
-    assert report["hosts"] == [{"host": "127.0.0.1", "flows": 3, "by_severity": report["hosts"][0]["by_severity"]}]
+    assert report["hosts"] == [{"host": upstream.site, "flows": 3, "by_severity": report["hosts"][0]["by_severity"]}]
 
 
 def test_https_upstream_findings_and_flow_file(
@@ -130,7 +130,7 @@ def test_https_upstream_findings_and_flow_file(
     proxy.wait_for("cookie-no-secure")
     assert proxy.stop() == 0, f"mitmdump output:\n{proxy.output}"
 
-    per_rule = logged_rules(proxy.output)
+    per_rule = logged_rules(proxy.output, https_upstream.site)
     assert {"hsts-missing", "cookie-no-httponly", "cookie-no-secure", "csp-missing", "xcto-missing",
             "frame-protection-missing"} <= set(per_rule), f"mitmdump output:\n{proxy.output}"
     assert all(n == 1 for n in per_rule.values()), per_rule
@@ -170,7 +170,7 @@ def test_reverse_mode_annotates_flows(
     assert proxy.stop() == 0, f"mitmdump output:\n{proxy.output}"
 
     assert [r.path for r in upstream.requests] == ["/", "/api", "/clean.txt", "/", "/"]
-    per_rule = logged_rules(proxy.output)
+    per_rule = logged_rules(proxy.output, upstream.site)
     assert {"csp-missing", "frame-protection-missing", "server-version-disclosure", "tech-disclosure",
             "cors-wildcard"} <= set(per_rule), f"mitmdump output:\n{proxy.output}"
     assert all(n == 1 for n in per_rule.values()), per_rule
@@ -218,7 +218,7 @@ def test_cors_origin_reflection_needs_two_different_origins(
         assert response.header("Access-Control-Allow-Origin") == origin
     assert proxy.stop() == 0, f"mitmdump output:\n{proxy.output}"
 
-    count = logged_rules(proxy.output)["cors-origin-reflected-credentials"]
+    count = logged_rules(proxy.output, upstream.site)["cors-origin-reflected-credentials"]
     assert count == (1 if expect_finding else 0), f"mitmdump output:\n{proxy.output}"
     report = load_report(report_path, report_schema)
     check_report_consistent(report)
@@ -226,7 +226,7 @@ def test_cors_origin_reflection_needs_two_different_origins(
     assert len(reported) == (1 if expect_finding else 0), report["findings"]
     if expect_finding:
         assert reported[0]["severity"] == SEVERITY["cors-origin-reflected-credentials"]
-        assert reported[0]["host"] == "127.0.0.1"
+        assert reported[0]["host"] == upstream.site
 
 
 def test_filter_limits_audit_to_matching_flows(

@@ -171,15 +171,15 @@ class HeaderAudit:
         outcome = self.memo.outcome(view, flow)
         annotate.apply(flow, view, outcome)
         store = self.store
-        new = store.record(view.host, lambda: flow.request.pretty_url, outcome, time.time(), view.live)
+        new = store.record(view.site, lambda: flow.request.pretty_url, outcome, time.time(), view.live)
         if new:
-            self._log_new(view.host, new)
+            self._log_new(view.site, new)
         if store.dropped and not self._store_full_logged:
             self._store_full_logged = True
             logger.warning(f"headeraudit: finding store is full ({store.max_entries} entries); further new findings are counted as dropped")
         fix = outcome.fix
-        if fix is not None and store.wants_fix_preview(view.host):
-            store.record_fix_preview(view.host, flow.request.pretty_url, view.live, flows.decoded(view.fields),
+        if fix is not None and store.wants_fix_preview(view.site):
+            store.record_fix_preview(view.site, flow.request.pretty_url, view.live, flows.decoded(view.fields),
                                      flows.decoded(fix.rewrite.apply(view.fields)))
 
     @staticmethod

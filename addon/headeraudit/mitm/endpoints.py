@@ -96,7 +96,7 @@ class Endpoints:
         limit = stream_threshold()
         oversized = csp and size is not None and size > CSP_REPORT_MAX_BYTES
         if limit is not None and (size is None or size > limit):
-            if csp and not oversized and self.sink is not None and self.sink.redirect(flow, flows.host(request)):
+            if csp and not oversized and self.sink is not None and self.sink.redirect(flow, flows.site_of(flow)):
                 flow.metadata[ANSWERED] = True  # answered by the sink; the body streams there
                 return
             self._refuse(flow, f"its body ({'of unknown size' if size is None else human.pretty_size(size)}) may exceed "
@@ -142,7 +142,7 @@ class Endpoints:
                 self.on_error(flow, exc)
 
     def _count_csp_reports(self, flow: http.HTTPFlow) -> None:
-        self.count_csp_reports(flows.host(flow.request), flow.request.raw_content or b"")
+        self.count_csp_reports(flows.site_of(flow), flow.request.raw_content or b"")
 
     def count_csp_reports(self, host: str, body: bytes) -> None:
         """Count the reports of one request body sent on `host`'s reserved path; log new ones."""

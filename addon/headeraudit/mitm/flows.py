@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mitmproxy import http
+from mitmproxy.net.http.url import default_port, parse_authority
 from mitmproxy.proxy.mode_specs import ReverseMode
 
 from ..model import RawLine
 
 LOWER_CASE_VERSIONS = (b"HTTP/2.0", b"HTTP/3")  # Response.is_http2, .is_http3
 HOST_MAX = 300  # bytes of a Host header looked at; a longer one is no valid host name anyway
-_HOSTS: dict[tuple[bytes, str, bytes, bytes], str] = {}
+_HOSTS: dict[tuple[bytes, str, int, bytes, bytes], tuple[str, int | None]] = {}
 _HOSTS_MAX = 4096
 
 
@@ -22,6 +23,7 @@ class FlowView:
     a frozen dataclass costs a microsecond more to build, on every response)."""
 
     host: str  # as the browser named it: Host/:authority, IDNA-decoded, lower case
+    site: str  # what the store and the grade group by: see `site`
     scheme: str  # the scheme the browser saw
     method: str
     path: str
@@ -34,14 +36,33 @@ class FlowView:
 def view(flow: http.HTTPFlow) -> FlowView:
     request, response = flow.request, flow.response
     assert response is not None
-    return FlowView(host(request), client_scheme(flow), request.method, request.path, response.status_code,
+    name, port = host_and_port(request)
+    scheme = client_scheme(flow)
+    return FlowView(name, site(name, port, request.scheme), scheme, request.method, request.path, response.status_code,
                     response.headers.fields, flow.live, response.data.http_version in LOWER_CASE_VERSIONS)
 
 
-def host(request: http.Request) -> str:
-    """request.pretty_host in lower case. mitmproxy computes it with IDNA checks on every call
-    (~4.5 µs, more than the rest of a repeated response's audit), so it is kept per raw
-    authority it was computed from (bounded; a Host header is looked at up to HOST_MAX bytes)."""
+def site(host: str, port: int | None, scheme: str) -> str:
+    """The host name, with the port when it is not the scheme's default. A site is graded as one
+    host, as the Observatory grades a host (its http:// and https:// answers together), but
+    two servers on one name (127.0.0.1:8080 and 127.0.0.1:8443) are two sites. `scheme` is the
+    request's, whose default port the authority omits: in reverse mode both are the upstream's,
+    the server being audited."""
+    if port is None or port == default_port(scheme):
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def site_of(flow: http.HTTPFlow) -> str:
+    return site(*host_and_port(flow.request), flow.request.scheme)
+
+
+def host_and_port(request: http.Request) -> tuple[str, int | None]:
+    """request.pretty_host in lower case, and the port the browser named in Host/:authority
+    (None: it named none, the scheme's default; without either, the connection's port). mitmproxy computes pretty_host with IDNA checks on
+    every call (~4.5 µs, more than the rest of a repeated response's audit), so both are kept
+    per raw authority they were computed from (bounded; a Host header is looked at up to
+    HOST_MAX bytes)."""
     data = request.data
     raw_host = b""
     for name, value in data.headers.fields:  # a browser sends Host first
@@ -49,13 +70,15 @@ def host(request: http.Request) -> str:
             raw_host = value
             break
     if len(raw_host) > HOST_MAX or len(data.authority) > HOST_MAX:
-        return request.pretty_host[:HOST_MAX].lower()
-    key = (data.http_version, data.host, data.authority, raw_host)
+        return request.pretty_host[:HOST_MAX].lower(), None  # no valid host name: its port is not looked for
+    key = (data.http_version, data.host, data.port, data.authority, raw_host)
     known = _HOSTS.get(key)
     if known is None:
         if len(_HOSTS) >= _HOSTS_MAX:
             _HOSTS.clear()
-        known = _HOSTS[key] = request.pretty_host.lower()
+        authority = request.host_header
+        port = parse_authority(authority, check=False)[1] if authority else data.port
+        known = _HOSTS[key] = (request.pretty_host.lower(), port)
     return known
 
 
