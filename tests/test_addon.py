@@ -585,8 +585,34 @@ async def test_report_page_can_be_switched_off():
 async def test_gate_options_are_validated_in_configure(option, value, message):
     addon = HeaderAudit()
     with taddons.context(addon) as tctx:
+        tctx.configure(addon)
         with pytest.raises(exceptions.OptionsError, match=message):
             tctx.configure(addon, **{option: value})
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("headeraudit_mode", "loud", "headeraudit_mode: must be one of audit, fix, not 'loud'"),
+    ("headeraudit_rules", "/nonexistent/rules.yaml", "headeraudit_rules: /nonexistent/rules.yaml: cannot read rules file"),
+])
+async def test_a_start_up_error_is_one_error_line_and_leaves_the_addon_unconfigured(option, value, message, caplog):
+    """Raised at start-up, mitmproxy would print the error as a traceback; an error logged at
+    start-up stops mitmproxy just the same (its ErrorCheck), so one line says it. The
+    traceback is logged at debug level, for --set termlog_verbosity=debug."""
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        with caplog.at_level(logging.DEBUG, logger="headeraudit"):
+            tctx.options.update(**{option: value})  # as --set does: the addon configures
+            addon.configure(set(tctx.options.keys()))
+            addon.configure(set(tctx.options.keys()))  # again, as the headeraudit command does: said once
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1, [r.getMessage() for r in errors]
+        assert errors[0].getMessage().startswith(f"headeraudit: cannot start: {message}") and "\n" not in errors[0].getMessage()
+        assert errors[0].exc_info is None
+        assert [r for r in caplog.records if r.levelno == logging.DEBUG and r.exc_info]
+        assert addon.settings is None and addon.memo is None
+        flow = html_flow()
+        addon.responseheaders(flow)  # unconfigured: nothing audited, nothing raised
+        assert "headeraudit" not in flow.metadata
 
 
 async def test_fix_mode_flow_with_non_utf8_header_bytes_can_still_be_saved():

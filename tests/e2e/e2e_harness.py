@@ -266,6 +266,14 @@ class LoggedFinding:
     message: str
 
 
+def assert_short_error(output: str) -> None:
+    """A start-up error reads as one or two lines, without a traceback: what mitmproxy prints
+    around it (loading the script, "Error logged during startup, exiting...") aside."""
+    lines = [line for line in output.splitlines() if line.strip() and "Loading script" not in line
+             and "logged during startup" not in line]
+    assert "Traceback" not in output and 1 <= len(lines) <= 2, f"not a one- or two-line error:\n{output}"
+
+
 def logged_findings(output: str) -> list[LoggedFinding]:
     """Every `headeraudit [SEV] host rule: message` line in mitmdump's output, in order."""
     found = []

@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from e2e_harness import EXAMPLES, REPO, load_report, subprocess_env
+from e2e_harness import EXAMPLES, REPO, assert_short_error, load_report, subprocess_env
 
 HEADERAUDIT = Path(sys.executable).parent / "headeraudit"
 SAMPLE_HAR = EXAMPLES / "sample.har"
@@ -103,6 +103,7 @@ def test_bad_gate_options_are_startup_errors_with_status_1(tmp_path: Path, optio
     run = headeraudit(tmp_path, "-nr", SAMPLE_HAR, "--set", option)
     assert run.returncode == 1, run.stdout + run.stderr
     assert message in run.stdout + run.stderr
+    assert_short_error(run.stdout + run.stderr)
 
 
 def test_plain_mitmdump_prints_the_verdict_but_keeps_its_own_status(mitmdump, addon_script: Path) -> None:

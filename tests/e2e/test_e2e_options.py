@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e_harness import REPO, MitmDumpFactory, subprocess_env
+from e2e_harness import REPO, MitmDumpFactory, assert_short_error, subprocess_env
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,18 @@ def test_a_bad_value_stops_mitmdump_naming_the_option(
     proc = mitmdump.run(*args, listen=False, timeout=60)
     assert proc.returncode == 1, f"mitmdump exited {proc.returncode}:\n{proc.output}"
     assert option in proc.output and value in proc.output, proc.output
+    assert_short_error(proc.output)
     assert not report.exists()
+
+
+def test_the_traceback_of_a_start_up_error_is_shown_at_debug_verbosity(
+    mitmdump: MitmDumpFactory, addon_script: Path
+) -> None:
+    proc = mitmdump.run("-nr", SAMPLE, "-s", addon_script, "--set", "headeraudit_mode=bogus",
+                        "--set", "termlog_verbosity=debug", listen=False, timeout=60)
+    assert proc.returncode == 1, proc.output
+    assert "Traceback" in proc.output and "parse_settings" in proc.output, proc.output
+    assert "headeraudit: cannot start: headeraudit_mode: must be one of audit, fix, not 'bogus'" in proc.output
 
 
 @pytest.mark.parametrize("value", ["true", "false", "toggle"])

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from e2e_harness import (
     MitmDumpFactory,
+    assert_short_error,
     Upstream,
     check_annotations,
     logged_findings,
@@ -109,6 +110,7 @@ def test_broken_rules_file_at_startup_exits_1_naming_file_line_and_rule(
         f"line {line} is not named as {rules}:{line}:\n{proc.output}"
     if rule_id:
         assert rule_id in proc.output, f"rule id {rule_id} is not named:\n{proc.output}"
+    assert_short_error(proc.output)
 
 
 def test_valid_custom_rules_file_replaces_the_defaults(

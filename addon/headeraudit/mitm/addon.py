@@ -59,6 +59,7 @@ class HeaderAudit:
         self._watch_task: asyncio.Task | None = None
         self._watched: dict[str, Signature | None] = {}  # path -> its signature when last read (or tried)
         self._last_reload_error: str | None = None
+        self._start_error: str | None = None  # logged, the addon not configured: mitmproxy exits
         self._internal_errors: set[str] = set()
         self._store_full_logged = False
         self._write_errors: dict[str, str] = {}  # path -> why its last write failed
@@ -81,14 +82,20 @@ class HeaderAudit:
             return
         try:
             settings = parse_settings({name: getattr(ctx.options, name) for name in OPTION_NAMES})
-        except ValueError as exc:
-            raise exceptions.OptionsError(str(exc)) from None
-        ruleset = self.ruleset
-        if ruleset is None or "headeraudit_rules" in updated:
-            try:
+            ruleset = self.ruleset
+            if ruleset is None or "headeraudit_rules" in updated:
                 ruleset = load_ruleset(settings.rules, compile_filter)
-            except RulesError as exc:
-                raise exceptions.OptionsError(f"headeraudit_rules: {exc}") from None
+        except (ValueError, RulesError) as exc:
+            message = f"headeraudit_rules: {exc}" if isinstance(exc, RulesError) else str(exc)
+            if self.settings is not None:  # a change while running: mitmproxy rolls it back and shows why
+                raise exceptions.OptionsError(message) from None
+            # At start-up a raised error reaches the user as a traceback (mitmproxy logs a
+            # script's load errors with it); one error line stops mitmproxy just the same.
+            if message != self._start_error:  # (the `headeraudit` command configures twice)
+                self._start_error = message
+                logger.debug("headeraudit: the start-up error's traceback", exc_info=True)
+                logger.error(terminal_safe(f"headeraudit: cannot start: {message}"))
+            return
         self.settings = settings
         self.flow_filter = settings.flow_filter
         self._install(ruleset)
