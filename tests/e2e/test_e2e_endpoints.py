@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_harness import HTTP_TIMEOUT, MitmDump, MitmDumpFactory, Upstream, parse_raw_response
+from e2e_harness import HTTP_TIMEOUT, MitmDump, MitmDumpFactory, Upstream, curl, parse_raw_response
 
 pytestmark = pytest.mark.e2e
 
@@ -141,6 +141,33 @@ def test_report_page_refuses_other_sites_and_answers_its_host_with_a_trailing_do
         assert client.get(url).status == 200, url
     assert proxy.stop() == 0, proxy.output
     assert upstream.requests == []
+
+
+@pytest.mark.parametrize("http_version", ["--http1.1", "--http2"])
+def test_report_page_answers_over_https_as_a_browser_tries_it(
+    mitmdump: MitmDumpFactory, addon_script: Path, http_version: str
+) -> None:
+    """No server named headeraudit.proxy exists: the CONNECT tunnel and the TLS handshake are the
+    proxy's own (certificate from mitmproxy's CA), with no attempt to reach such a server."""
+    proxy = mitmdump.start("-s", addon_script)
+    via = ("--proxy", f"http://127.0.0.1:{proxy.port}", "--cacert", str(proxy.cacert), http_version)
+    page = curl(*via, "-D", "-", "https://headeraudit.proxy/")
+    assert page.returncode == 0, page.stderr
+    head, _, body = page.stdout.partition(b"\r\n\r\n<")
+    assert b" 200" in head.split(b"\r\n\r\n")[-1] and b"content-security-policy" in head.lower(), head
+    assert b"headeraudit" in body
+    report = curl(*via, "https://HeaderAudit.Proxy./report.json")
+    assert report.returncode == 0 and json.loads(report.stdout)["tool"] == "headeraudit", report.stderr
+    assert proxy.stop() == 0, proxy.output
+    assert "error establishing server connection" not in proxy.output and "Unable to establish" not in proxy.output, proxy.output
+
+
+def test_report_page_off_is_not_answered_over_https(mitmdump: MitmDumpFactory, addon_script: Path) -> None:
+    proxy = mitmdump.start("-s", addon_script, "--set", "headeraudit_report_page=false")
+    result = curl("--proxy", f"http://127.0.0.1:{proxy.port}", "--cacert", str(proxy.cacert), "-o", "/dev/null",
+                  "-w", "%{http_code}", "https://headeraudit.proxy/")
+    assert result.stdout != b"200", result  # mitmproxy tried the (nonexistent) server
+    assert proxy.stop() == 0, proxy.output
 
 
 def test_report_page_renderings_are_reused_for_the_refresh_interval(

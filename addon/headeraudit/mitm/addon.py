@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mitmproxy import command, ctx, exceptions, http
+from mitmproxy import command, ctx, exceptions, http, tls
 
 from .. import gate
 from ..audit import Auditor
@@ -123,6 +123,8 @@ class HeaderAudit:
         # (the report page is GET and HEAD, without a body).
         self._hook("request", self.endpoints is not None)
         self._hook("requestheaders", csp_reports)
+        self._hook("http_connect", settings.report_page)  # the report page over https
+        self._hook("tls_clienthello", settings.report_page)
         if new:  # (options changed around the same ruleset: what is watched, a failed reload's files too, stays)
             seen = seen or {}
             self._watched = {path: _signature_of(seen[path]) if path in seen else _signature(path)
@@ -159,6 +161,14 @@ class HeaderAudit:
     def request(self, flow: http.HTTPFlow) -> None:
         if self.endpoints is not None:
             self.endpoints.request(flow)
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        if self.endpoints is not None:
+            self.endpoints.http_connect(flow)
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        if self.endpoints is not None:
+            self.endpoints.tls_clienthello(data)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is None or self.memo is None or flow.metadata.get(ANSWERED):
@@ -233,7 +243,7 @@ class HeaderAudit:
         count = len(ruleset.rules)
         rules = f"{count} rule{'' if count == 1 else 's'} from {ruleset.path}" + ("" if settings.rules else " (the bundled rules)")
         mode = f"{settings.mode} mode" + (" with the CSP preview" if settings.csp_report_endpoint else "")
-        page = f"; live report at http://{REPORT_PAGE_HOST}/" if settings.report_page else ""
+        page = f"; live report at http://{REPORT_PAGE_HOST}/ (or https://)" if settings.report_page else ""
         return terminal_safe(f"headeraudit: {rules}, {mode}{page}")
 
     async def _watch(self) -> None:

@@ -1,6 +1,6 @@
 """Requests the proxy answers itself and never forwards upstream: the live report page
-(http://headeraudit.proxy/, like mitmproxy's mitm.it) and, in CSP preview, the browsers'
-violation reports on a same-origin path. Given callables, not the addon: what it needs is
+(http:// and https://headeraudit.proxy/, like mitmproxy's mitm.it) and, in CSP preview, the
+browsers' violation reports on a same-origin path. Given callables, not the addon: what it needs is
 a report to render and a place to count reports in.
 
 Request bodies: mitmproxy decides in its HTTP layer, not in an addon, whether a body is
@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mitmproxy import ctx, http
+from mitmproxy import ctx, http, tls
 from mitmproxy.net.http.http1.read import expected_http_body_size
 from mitmproxy.utils import human
 
@@ -77,6 +77,25 @@ class Endpoints:
         self.clock: Callable[[], float] = time.monotonic
         self._rendered: dict[str, tuple[float, bytes]] = {}  # format -> (clock(), body), see REPORT_PAGE_REFRESH
         self._refusal_logged = False
+
+    # The report page over https: no server of that name exists, so the tunnel is opened here
+    # (mitmproxy's eager connection strategy would connect first and answer 502), and the
+    # browser's TLS is not held back for a server handshake; mitmproxy signs the page's
+    # certificate with its CA, as for any host, and `request` answers inside the tunnel.
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        request = flow.request
+        if self.report_page and flow.response is None and request.host.lower() in REPORT_PAGE_HOSTS:
+            now = time.time()
+            flow.response = http.Response(request.data.http_version, 200, b"Connection established",
+                                          http.Headers(), b"", None, now, now)
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        if self.report_page and (data.client_hello.sni or "").lower() in REPORT_PAGE_HOSTS:
+            # mitmproxy's TlsConfig, which runs after script addons, sets establish_server_tls_first
+            # from these two: a server without TLS is not handshaken with first. Nothing is ever
+            # sent to this server (`request` answers every request to the page's host).
+            data.context.server.tls = False
+            data.establish_server_tls_first = False
 
     def answers_report_page(self, request: http.Request) -> bool:
         return self.report_page and request.host.lower() in REPORT_PAGE_HOSTS

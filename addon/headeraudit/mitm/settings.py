@@ -58,7 +58,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("headeraudit_min_grade", str, "",
            "CI gate: fail the run when a host's grade is below this (A+, A, A-, B+, … F).", ("", *GRADE_ORDER)),
     Option("headeraudit_report_page", bool, True,
-           f"Answer http://{REPORT_PAGE_HOST}/ with the live HTML report (like mitm.it); never forwarded upstream."),
+           f"Answer http:// and https://{REPORT_PAGE_HOST}/ with the live HTML report (like mitm.it); never forwarded upstream."),
     Option("headeraudit_min_severity", str, "info",
            "Ignore findings below this severity: info, low, medium, high, critical.", SEVERITIES),
 )
