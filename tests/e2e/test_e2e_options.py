@@ -69,11 +69,15 @@ def test_start_up_says_once_what_was_loaded(mitmdump: MitmDumpFactory, addon_scr
     assert proc.returncode == 0, proc.output
     lines = [line for line in proc.output.splitlines() if "rule from" in line or "rules from" in line]
     assert len(lines) == 1, proc.output
-    assert f"1 rule from {rules}, fix mode; live report at http://headeraudit.proxy/" in lines[0]
-    default = mitmdump.run("-nr", SAMPLE, "-s", addon_script, "--set", "headeraudit_report_page=false",
-                           listen=False, timeout=60)
-    (line,) = [line for line in default.output.splitlines() if "rules from" in line]
-    assert "(the bundled rules), audit mode" in line and "live report" not in line
+    assert lines[0].endswith(f"1 rule from {rules}, fix mode"), lines  # -n: no live report to point at
+    live = mitmdump.start("-s", addon_script)
+    line = live.wait_for(r"headeraudit: \d+ rules from .*").group(0)
+    assert line.endswith("(the bundled rules), audit mode; live report at http://headeraudit.proxy/ (or https://)"), line
+    assert live.stop() == 0, live.output
+    off = mitmdump.start("-s", addon_script, "--set", "headeraudit_report_page=false")
+    line = off.wait_for(r"headeraudit: \d+ rules from .*").group(0)
+    assert line.endswith("(the bundled rules), audit mode"), line
+    assert off.stop() == 0, off.output
 
 
 HEADERAUDIT = Path(sys.executable).parent / "headeraudit"

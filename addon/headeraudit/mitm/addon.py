@@ -231,19 +231,20 @@ class HeaderAudit:
                 logger.warning(f"headeraudit: unknown option {name!r} ignored (known: {', '.join(OPTION_NAMES)})")
         if self._watch_task is None:
             self._watch_task = asyncio.get_running_loop().create_task(self._watch())
-            logger.info(self.started_line())
+            logger.info(self.started_line(listening=bool(getattr(ctx.options, "server", True))))
         if self._sink is not None:
             self._sink.start()
 
-    def started_line(self) -> str:
-        """What was loaded, said once at start: the rules, the mode, where the live report is."""
+    def started_line(self, listening: bool = True) -> str:
+        """What was loaded, said once at start: the rules, the mode, where the live report is
+        (when the proxy listens: `-n` reads saved traffic only)."""
         settings, ruleset = self.settings, self.ruleset
         if settings is None or ruleset is None:
             return "headeraudit: not configured"
         count = len(ruleset.rules)
         rules = f"{count} rule{'' if count == 1 else 's'} from {ruleset.path}" + ("" if settings.rules else " (the bundled rules)")
         mode = f"{settings.mode} mode" + (" with the CSP preview" if settings.csp_report_endpoint else "")
-        page = f"; live report at http://{REPORT_PAGE_HOST}/ (or https://)" if settings.report_page else ""
+        page = f"; live report at http://{REPORT_PAGE_HOST}/ (or https://)" if settings.report_page and listening else ""
         return terminal_safe(f"headeraudit: {rules}, {mode}{page}")
 
     async def _watch(self) -> None:
