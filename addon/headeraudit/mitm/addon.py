@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from ..text import terminal_safe
 from . import annotate, flows
 from .endpoints import ANSWERED, CSP_REPORT_MAX_BYTES, Endpoints
 from .memo import Memo
+from .progress import Progress, for_saved_traffic
 from .sink import ReportSink
 from .settings import OPTION_NAMES, OPTIONS, REPORT_PAGE_HOST, Settings, check_report_path, compile_filter, parse_settings, unparsable_bools
 
@@ -65,6 +67,8 @@ class HeaderAudit:
         self._write_errors: dict[str, str] = {}  # path -> why its last write failed
         self._sink: ReportSink | None = None  # opened with the CSP preview, kept across reloads
         self._filtered_out = 0  # responses headeraudit_filter left out, for the warning at the end
+        self._progress: Progress | None = None  # reading saved traffic on a terminal
+        self._log_each = True  # settings.log == "each", read per new finding
 
     # ------------------------------------------------------------------ options
 
@@ -98,6 +102,7 @@ class HeaderAudit:
             return
         self.settings = settings
         self.flow_filter = settings.flow_filter
+        self._log_each = settings.log == "each"
         self._install(ruleset)
 
     def _install(self, ruleset: Ruleset, seen: dict[str, os.stat_result] | None = None) -> None:
@@ -174,6 +179,8 @@ class HeaderAudit:
         if flow.response is None or self.memo is None or flow.metadata.get(ANSWERED):
             ReportSink.restore(flow)  # a report answered by the sink: shown as the client sent it
             return
+        if self._progress is not None:
+            self._progress.tick(len(self.store.entries))
         if self.flow_filter is not None and not self.flow_filter(flow):
             self._filtered_out += 1
             return
@@ -190,7 +197,7 @@ class HeaderAudit:
         store = self.store
         new = store.record(view.site, lambda: flow.request.pretty_url, outcome, time.time(), view.live)
         if new:
-            self._log_new(view.site, new)
+            self._log_new(view.site, new, self._log_each)
         if store.dropped and not self._store_full_logged:
             self._store_full_logged = True
             logger.warning(f"headeraudit: finding store is full ({store.max_entries} entries); further new findings are counted as dropped")
@@ -200,13 +207,13 @@ class HeaderAudit:
                                      flows.decoded(fix.rewrite.apply(view.fields)))
 
     @staticmethod
-    def _log_new(host: str, findings: list[Finding]) -> None:
+    def _log_new(host: str, findings: list[Finding], each: bool = True) -> None:
         """One line per finding a host shows for the first time, in one log record per level:
         mitmproxy hands each record to every addon (~0.1 ms), and saved traffic of many hosts
-        makes thousands of them."""
+        makes thousands of them. Not `each` (headeraudit_log=summary): at debug level."""
         by_level: dict[int, list[str]] = {}
         for finding in findings:
-            by_level.setdefault(LOG_LEVELS[finding.severity], []).append(terminal_safe(
+            by_level.setdefault(LOG_LEVELS[finding.severity] if each else logging.DEBUG, []).append(terminal_safe(
                 f"headeraudit [{finding.severity.upper()}] {host} {finding.rule}: {finding.message} — "
                 f"{finding.header}: {finding.evidence}"))
         for level, lines in by_level.items():
@@ -232,6 +239,7 @@ class HeaderAudit:
         if self._watch_task is None:
             self._watch_task = asyncio.get_running_loop().create_task(self._watch())
             logger.info(self.started_line(listening=bool(getattr(ctx.options, "server", True))))
+            self._progress = for_saved_traffic(bool(getattr(ctx.options, "rfile", None)), sys.stderr)
         if self._sink is not None:
             self._sink.start()
 
@@ -296,6 +304,9 @@ class HeaderAudit:
         if self._sink is not None:
             self._sink.close()
             self._sink = None
+        if self._progress is not None:
+            self._progress.clear()
+            self._progress = None
         settings = self.settings
         report = self.build_report()
         written = self.write_reports(settings.reports if settings else (), report)
@@ -311,9 +322,10 @@ class HeaderAudit:
         verdict = gate.evaluate(report, settings.fail_on if settings else None, settings.min_grade if settings else None)
         if self.on_done is not None:
             self.on_done(verdict, report)
-        elif verdict.checked or verdict.nothing_audited:
+        elif verdict.checked or verdict.nothing_audited or not self._log_each:
             level = logging.INFO if verdict.passed else logging.WARNING
-            for line in render_summary(report, list(verdict.failures)).splitlines():
+            shown = verdict.checked or verdict.nothing_audited
+            for line in render_summary(report, list(verdict.failures) if shown else None).splitlines():
                 logger.log(level, line)
             if not verdict.passed:
                 logger.log(level, "headeraudit: mitmdump's exit status does not reflect the gate; run `headeraudit` instead for exit status 3")

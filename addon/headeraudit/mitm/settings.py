@@ -24,6 +24,7 @@ CSP_REPORT_PATH = "/.well-known/headeraudit/csp-report"  # same-origin; answered
 REPORT_PAGE_HOST = "headeraudit.proxy"  # the live report, answered by the proxy like mitm.it
 MODES = ("audit", "fix")
 CSP_PREVIEWS = ("", "report-only")
+LOG_MODES = ("each", "summary")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ OPTIONS: tuple[Option, ...] = (
            f"Answer http:// and https://{REPORT_PAGE_HOST}/ with the live HTML report (like mitm.it); never forwarded upstream."),
     Option("headeraudit_min_severity", str, "info",
            "Ignore findings below this severity: info, low, medium, high, critical.", SEVERITIES),
+    Option("headeraudit_log", str, "each",
+           "each: log each finding once, when a host first shows it. summary: log only the summary when mitmproxy "
+           "exits (each finding at debug level: --set termlog_verbosity=debug), for CI runs over much traffic.",
+           LOG_MODES),
 )
 OPTION_NAMES: tuple[str, ...] = tuple(option.name for option in OPTIONS)
 
@@ -78,6 +83,7 @@ class Settings:
     min_grade: str | None
     report_page: bool
     min_severity: str
+    log: str
 
     @property
     def fix(self) -> bool:
@@ -112,6 +118,7 @@ def parse_settings(options: Mapping[str, Any]) -> Settings:
         min_grade=parsed("headeraudit_min_grade", lambda v: parse_grade(v) if v.strip() else None),
         report_page=options["headeraudit_report_page"],
         min_severity=parsed("headeraudit_min_severity", parse_severity),
+        log=parsed("headeraudit_log", lambda v: choice(v, LOG_MODES)),
     )
 
 
