@@ -59,7 +59,37 @@ async def test_flow_comment_keeps_the_users_own_comment_and_replaces_ours():
         addon.responseheaders(flow)
         addon.responseheaders(flow)
         lines = flow.comment.splitlines()
-        assert lines[0] == "looked at this by hand" and len(lines) == 2
+        findings = flow.metadata["headeraudit"]["findings"]
+        assert lines[0] == "looked at this by hand" and len(lines) == 2 + len(findings), lines
+        assert lines.count("looked at this by hand") == 1
+
+
+async def test_flow_comment_shows_each_findings_evidence_for_mitmweb():
+    """mitmweb shows a flow's comment but not its metadata: the evidence goes in the comment,
+    worst first, escaped for a terminal (the console) and capped."""
+    addon = HeaderAudit()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon)
+        flow = html_flow([(b"content-security-policy", b"script-src 'unsafe-inline' \x1b[31m"),
+                          (b"server", b"Apache/2.4.1 " + b"x" * 500)])
+        addon.responseheaders(flow)
+    summary, *lines = flow.comment.splitlines()
+    assert summary.startswith("headeraudit: 1 high, ")
+    assert lines[0] == "headeraudit [HIGH] csp-unsafe-inline: Content-Security-Policy: script-src: 'unsafe-inline'", lines
+    severities = [line.split("]", 1)[0].removeprefix("headeraudit [") for line in lines]
+    order = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"]
+    assert severities == sorted(severities, key=order.index)
+    server = next(line for line in lines if "server-version-disclosure" in line)
+    assert server.endswith("…") and len(server) < 300
+    assert "\x1b" not in flow.comment
+
+
+async def test_flow_comment_counts_the_findings_past_its_cap():
+    from headeraudit.audit import COMMENT_FINDINGS, summarise
+    from headeraudit.model import Finding
+    findings = [Finding(f"rule-{i}", "low", "X-H", "m", "v") for i in range(COMMENT_FINDINGS + 3)]
+    lines = summarise(findings).splitlines()
+    assert len(lines) == 1 + COMMENT_FINDINGS + 1 and lines[-1].startswith("headeraudit […] and 3 more")
 
 
 async def test_clean_flow_is_left_alone():

@@ -27,6 +27,9 @@ COMMENT_PREFIX = "headeraudit: "
 _SKIP: Any = object()
 _CREDENTIALS: Any = object()
 FIX_COMMENT_PREFIX = "headeraudit fixed: "
+FINDING_COMMENT_PREFIX = "headeraudit ["  # "headeraudit [HIGH] csp-unsafe-inline: Content-Security-Policy: …"
+COMMENT_FINDINGS = 12  # finding lines in a flow comment; the rest are counted
+COMMENT_EVIDENCE = 200  # characters of evidence per line
 WOULD_FIX_COMMENT_PREFIX = "headeraudit would fix: "
 MARKERS = {
     "critical": ":fire:",
@@ -53,13 +56,21 @@ Selected = tuple[tuple[RawLine, ...], bool, tuple[str, ...]]
 
 
 def summarise(findings: Sequence[Finding]) -> str:
-    """'headeraudit: 2 high, 1 medium — hsts-missing, csp-unsafe-inline'."""
+    """The flow comment: 'headeraudit: 2 high, 1 medium — hsts-missing, csp-unsafe-inline', then
+    a line per finding with its evidence, worst first (mitmweb shows comments, not metadata)."""
     counts = dict.fromkeys(SEVERITIES, 0)
     for finding in findings:
         counts[finding.severity] += 1
     parts = [f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s]]
     rules = dict.fromkeys(terminal_safe(f.rule) for f in findings)
-    return f"{COMMENT_PREFIX}{', '.join(parts)} — {', '.join(rules)}"
+    lines = [f"{COMMENT_PREFIX}{', '.join(parts)} — {', '.join(rules)}"]
+    worst_first = sorted(findings, key=lambda f: -SEVERITY_RANK[f.severity])
+    for finding in worst_first[:COMMENT_FINDINGS]:
+        evidence = finding.evidence if len(finding.evidence) <= COMMENT_EVIDENCE else finding.evidence[:COMMENT_EVIDENCE] + "…"
+        lines.append(terminal_safe(f"{FINDING_COMMENT_PREFIX}{finding.severity.upper()}] {finding.rule}: {finding.header}: {evidence}"))
+    if len(findings) > COMMENT_FINDINGS:
+        lines.append(f"{FINDING_COMMENT_PREFIX}…] and {len(findings) - COMMENT_FINDINGS} more (headeraudit.findings, the report)")
+    return "\n".join(lines)
 
 
 class Auditor:

@@ -17,7 +17,7 @@ this runs mitmdump in this process with the addon as one of its own, lets it fin
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import gate
@@ -30,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nheaderaudit's options (--set name=value; `headeraudit --options` shows them with their defaults):\n")
         print(options_help())
         print("\nmitmdump's own options follow.\n")
+    if args == ["--script-path"]:
+        print(script_path())
+        return gate.EXIT_OK
     if "--version" in args:
         print(f"headeraudit: {version()}")
     # Late: --help above stays fast.
@@ -46,26 +49,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         shown = verdict.checked or verdict.nothing_audited
         print(render_summary(report, list(verdict.failures) if shown else None), flush=True)
 
-    class Master(dump.DumpMaster):
-        """mitmdump's master with the addon right where `-s` scripts run (before
-        modify_headers, save and the dumper), so it sees and changes what a script would."""
-
-        def __init__(self, *a: Any, **kw: Any) -> None:
-            super().__init__(*a, **kw)
-            audit = HeaderAudit(on_done)
-            self.addons.add(audit)
-            chain = self.addons.chain
-            chain.remove(audit)
-            chain.insert(chain.index(self.addons.get("scriptloader")) + 1, audit)
-
     def extra(parsed: Any) -> dict[str, Any]:  # as mitmdump's: positional filter arguments
         if parsed.filter_args:
             expression = " ".join(parsed.filter_args)
             return dict(save_stream_filter=expression, readfile_filter=expression, dumper_filter=expression)
         return {}
 
-    mitmproxy_main.run(Master, cmdline.mitmdump, args, extra)  # raises SystemExit(1) itself on startup errors
+    master = with_addon(dump.DumpMaster, lambda: HeaderAudit(on_done))
+    mitmproxy_main.run(master, cmdline.mitmdump, args, extra)  # raises SystemExit(1) itself on startup errors
     return verdicts[0].status if verdicts else gate.EXIT_OK
+
+
+def with_addon(master: type, make: Callable[[], Any]) -> type:
+    """A mitmproxy tool's master with the addon right where `-s` scripts run (before
+    modify_headers, save and the dumper), so it sees and changes what a script would."""
+
+    class Master(master):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, **kw)
+            audit = make()
+            self.addons.add(audit)
+            chain = self.addons.chain
+            chain.remove(audit)
+            chain.insert(chain.index(self.addons.get("scriptloader")) + 1, audit)
+
+    return Master
+
+
+def web(argv: Sequence[str] | None = None) -> None:
+    """`headeraudit-web`: mitmweb with the addon (every argument is mitmweb's)."""
+    from mitmproxy.tools import cmdline, main as mitmproxy_main, web as mitmweb
+
+    from .mitm import HeaderAudit
+
+    mitmproxy_main.run(with_addon(mitmweb.master.WebMaster, HeaderAudit), cmdline.mitmweb,
+                       list(sys.argv[1:] if argv is None else argv))
+
+
+def console(argv: Sequence[str] | None = None) -> None:
+    """`headeraudit-console`: the mitmproxy console with the addon (every argument is mitmproxy's)."""
+    from mitmproxy.tools import cmdline, console as mitmconsole, main as mitmproxy_main
+
+    from .mitm import HeaderAudit
+
+    mitmproxy_main.run(with_addon(mitmconsole.master.ConsoleMaster, HeaderAudit), cmdline.mitmproxy,
+                       list(sys.argv[1:] if argv is None else argv))
+
+
+def script_path() -> str:
+    """The addon as a mitmproxy script file, for `-s` or the `scripts` option of an installed copy."""
+    from importlib import resources
+
+    return str(resources.files("headeraudit").joinpath("script", "headeraudit_addon.py"))
 
 
 def version() -> str:

@@ -94,7 +94,7 @@ class Outcome:
 
     findings: tuple[Finding, ...]  # at or above the minimum severity
     grade: ResponseGrade | None  # the Observatory tests' results; None when not scored
-    comment: str  # the flow comment line, "" without findings
+    comment: str  # the flow comment: a summary line, then a line per finding; "" without findings
     marker: str  # the flow marker, "" without findings
     metadata: dict[str, Any] | None  # flow.metadata["headeraudit"], None without findings
     fix: FixOutcome | None = None  # fix mode, when something is fixed

@@ -295,10 +295,12 @@ def subprocess_env() -> dict[str, str]:
 class MitmDump:
     """One mitmdump process. Output (stdout and stderr, merged) is collected by a thread."""
 
-    def __init__(self, args: list[str], confdir: Path, *, listen: bool = True, cwd: Path = REPO) -> None:
+    def __init__(self, args: list[str], confdir: Path, *, listen: bool = True, cwd: Path = REPO,
+                 program: Path = MITMDUMP, env: dict[str, str] | None = None) -> None:
+        """`program`: another mitmproxy tool (mitmweb, headeraudit-web) taking mitmdump's options."""
         self.confdir = confdir
         self.cacert = confdir / "mitmproxy-ca-cert.pem"
-        base = [str(MITMDUMP), "--set", f"confdir={confdir}"]
+        base = [str(program), "--set", f"confdir={confdir}"]
         if listen:
             base += ["--listen-host", "127.0.0.1", "--listen-port", "0"]
         self.argv = base + [str(a) for a in args]
@@ -308,7 +310,7 @@ class MitmDump:
         self.returncode: int | None = None
         self.port: int | None = None
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, cwd=cwd, env=subprocess_env(),
+                                     stdin=subprocess.DEVNULL, cwd=cwd, env=env or subprocess_env(),
                                      start_new_session=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

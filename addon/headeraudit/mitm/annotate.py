@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from mitmproxy import http
 
-from ..audit import COMMENT_PREFIX, FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX
+from ..audit import COMMENT_PREFIX, FINDING_COMMENT_PREFIX, FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX
 from ..model import Outcome
 from .flows import FlowView
 
-OUR_LINES = (COMMENT_PREFIX, FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX)
+OUR_LINES = (COMMENT_PREFIX, FINDING_COMMENT_PREFIX, FIX_COMMENT_PREFIX, WOULD_FIX_COMMENT_PREFIX)
 
 
 def apply(flow: http.HTTPFlow, view: FlowView, outcome: Outcome) -> None:
