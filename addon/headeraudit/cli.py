@@ -12,6 +12,9 @@ this runs mitmdump in this process with the addon as one of its own, lets it fin
     3  the gate failed: a finding at or above headeraudit_fail_on, or a host below
        headeraudit_min_grade
     4  no flow was audited: an empty capture, or a headeraudit_filter that matched nothing
+
+`headeraudit-web` and `headeraudit-console` are mitmweb and the mitmproxy console with the addon;
+`headeraudit --script-path` prints the addon's script, for `-s` in any mitmproxy tool.
 """
 
 from __future__ import annotations
