@@ -12,6 +12,12 @@ this runs mitmdump in this process with the addon as one of its own, lets it fin
     3  the gate failed: a finding at or above headeraudit_fail_on, or a host below
        headeraudit_min_grade
     4  no flow was audited: an empty capture, or a headeraudit_filter that matched nothing
+    5  `headeraudit scan`: a URL could not be fetched (whatever the gate said)
+
+    headeraudit scan https://example.com/ http://example.org/ --set headeraudit_fail_on=high
+
+fetches each URL (following redirects; each hop is audited) instead of reading or proxying
+traffic: mitmdump's options, the reports and the gate work as in any other run.
 
 `headeraudit-web` and `headeraudit-console` are mitmweb and the mitmproxy console with the addon;
 `headeraudit --script-path` prints the addon's script, for `-s` in any mitmproxy tool.
@@ -38,10 +44,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return gate.EXIT_OK
     if "--version" in args:
         print(f"headeraudit: {version()}")
+    scan_urls: list[str] = []
+    if args[:1] == ["scan"]:
+        args, scan_urls = scan_arguments(args[1:])
+        if not scan_urls:
+            print("headeraudit scan: give one or more http:// or https:// URLs", file=sys.stderr)
+            return 1
     # Late: --help above stays fast.
     from mitmproxy.tools import cmdline, dump, main as mitmproxy_main
 
     from .mitm import HeaderAudit
+    from .mitm.scan import Scan
     from .report.summary import render_summary
 
     verdicts: list[gate.Verdict] = []
@@ -58,14 +71,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             return dict(save_stream_filter=expression, readfile_filter=expression, dumper_filter=expression)
         return {}
 
-    master = with_addon(dump.DumpMaster, lambda: HeaderAudit(on_done))
+    scan = Scan(scan_urls) if scan_urls else None
+    master = with_addon(dump.DumpMaster, lambda: HeaderAudit(on_done), scan)
     mitmproxy_main.run(master, cmdline.mitmdump, args, extra)  # raises SystemExit(1) itself on startup errors
+    if scan is not None and scan.failed:  # (each failure was logged as an error)
+        return gate.EXIT_FETCH_FAILED
     return verdicts[0].status if verdicts else gate.EXIT_OK
 
 
-def with_addon(master: type, make: Callable[[], Any]) -> type:
+def scan_arguments(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """`headeraudit scan`'s arguments: mitmdump's (with -n: nothing listens) and the URLs."""
+    from .mitm.scan import check_url
+
+    urls, rest = [], ["-n"]
+    for arg in args:
+        if "://" in arg and not arg.startswith("-"):
+            try:
+                urls.append(check_url(arg))
+            except ValueError as exc:
+                print(f"headeraudit scan: {exc}", file=sys.stderr)
+                raise SystemExit(1) from None
+        else:
+            rest.append(arg)
+    return rest, urls
+
+
+def with_addon(master: type, make: Callable[[], Any], *others: Any) -> type:
     """A mitmproxy tool's master with the addon right where `-s` scripts run (before
-    modify_headers, save and the dumper), so it sees and changes what a script would."""
+    modify_headers, save and the dumper), so it sees and changes what a script would;
+    `others` (the scan) after it."""
 
     class Master(master):
         def __init__(self, *a: Any, **kw: Any) -> None:
@@ -75,6 +109,9 @@ def with_addon(master: type, make: Callable[[], Any]) -> type:
             chain = self.addons.chain
             chain.remove(audit)
             chain.insert(chain.index(self.addons.get("scriptloader")) + 1, audit)
+            for other in others:
+                if other is not None:
+                    self.addons.add(other)
 
     return Master
 

@@ -17,6 +17,7 @@ from .model import SEVERITIES, SEVERITY_RANK, parse_severity
 EXIT_OK = 0
 EXIT_GATE_FAILED = 3
 EXIT_NOTHING_AUDITED = 4  # no flow was audited: an empty file, or a filter that matched nothing
+EXIT_FETCH_FAILED = 5  # `headeraudit scan`: a URL could not be fetched
 NOTHING_AUDITED = "no flow was audited (an empty capture, or headeraudit_filter matched nothing)"
 
 
