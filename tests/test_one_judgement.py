@@ -43,17 +43,22 @@ WORSE_THAN_INSECURE = {"cookies-samesite-flag-invalid", "cookies-anticsrf-withou
 AGREEMENTS = [
     # RFC 6797: missing and invalid are the same facts for the rule and the test (https only).
     agreement("hsts-missing", "strict-transport-security", {"hsts-not-implemented"}),
-    agreement("hsts-invalid", "strict-transport-security", {"hsts-header-invalid"}),
+    # An empty value is invalid for the rule and absent for the test, as for the browser.
+    agreement("hsts-invalid", "strict-transport-security", {"hsts-header-invalid", "hsts-not-implemented"},
+              {"hsts-header-invalid"}),
     # Fetch "determine nosniff": the first value of the comma-split list decides.
     agreement("xcto-missing", "x-content-type-options", {"x-content-type-options-not-implemented"}),
-    agreement("xcto-invalid", "x-content-type-options", {"x-content-type-options-header-invalid"}),
+    agreement("xcto-invalid", "x-content-type-options",
+              {"x-content-type-options-header-invalid", "x-content-type-options-not-implemented"},
+              {"x-content-type-options-header-invalid"}),
     # Referrer Policy §8.1: the last recognised token; none at all is invalid.
-    agreement("referrer-policy-invalid", "referrer-policy", {"referrer-policy-header-invalid"}),
+    agreement("referrer-policy-invalid", "referrer-policy", {"referrer-policy-header-invalid", "referrer-policy-not-implemented"},
+              {"referrer-policy-header-invalid"}),
     agreement("referrer-policy-unsafe", "referrer-policy", {"referrer-policy-unsafe"}),
     # RFC 8941 Items with the same allowed tokens.
-    agreement("coop-invalid", "cross-origin-opener-policy", {"coop-header-invalid"}),
-    agreement("coep-invalid", "cross-origin-embedder-policy", {"coep-header-invalid"}),
-    agreement("corp-invalid", "cross-origin-resource-policy", {"corp-header-invalid"}),
+    agreement("coop-invalid", "cross-origin-opener-policy", {"coop-header-invalid", "coop-not-implemented"}, {"coop-header-invalid"}),
+    agreement("coep-invalid", "cross-origin-embedder-policy", {"coep-header-invalid", "coep-not-implemented"}, {"coep-header-invalid"}),
+    agreement("corp-invalid", "cross-origin-resource-policy", {"corp-header-invalid", "corp-not-implemented"}, {"corp-header-invalid"}),
     # CSP3: the same allows() over every enforced policy ('strict-dynamic', nonces, hashes).
     agreement("csp-unsafe-inline", "content-security-policy", CSP_UNSAFE, set()),
     agreement("csp-broad-source", "content-security-policy", CSP_UNSAFE, set()),

@@ -28,6 +28,7 @@ DOCUMENT_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 CSP = "content-security-policy"
 CSP_REPORT_ONLY = "content-security-policy-report-only"
 NO_VALUES: tuple[str, ...] = ()
+_OWS = " \t"  # RFC 9110 §5.6.3 optional whitespace around a field value
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ class Facts:
     """The decoded header lines of one response by lower-cased name, and their parsed forms."""
 
     __slots__ = ("response", "scheme", "status", "method", "host", "path", "media_type", "headers",
-                 "now", "_session_pattern", "_parsed")
+                 "empty", "now", "_session_pattern", "_parsed")
 
     def __init__(self, response: Response, session_pattern: re.Pattern[str], now: datetime | None = None) -> None:
         self.response = response
@@ -91,6 +92,10 @@ class Facts:
             name = raw_name.lower().decode("utf-8", "surrogateescape")
             headers.setdefault(name, []).append(raw_value.decode("utf-8", "surrogateescape"))
         self.headers: dict[str, tuple[str, ...]] = {name: tuple(values) for name, values in headers.items()}
+        # Sent with an empty value: a header that sets no policy is absent for every protection
+        # (present() and parsed() say so, the grade follows), and invalid for the `valid` check.
+        self.empty = frozenset(name for name, values in self.headers.items()
+                               if not any(v.strip(_OWS) for v in values))
         content_type = self.headers.get("content-type")
         self.media_type = media_type(content_type[0]) if content_type else ""
 
@@ -106,14 +111,18 @@ class Facts:
         """Every line of header `name` (lower case), in order; empty when absent."""
         return self.headers.get(name, NO_VALUES)
 
+    def present(self, name: str) -> bool:
+        """The header is sent with a value (an empty one counts as absent, see `empty`)."""
+        return name in self.headers and name not in self.empty
+
     def parsed(self, grammar: str, name: str) -> Any:
-        """Header `name` parsed with `grammar` (a key of PARSERS); None when it is absent."""
+        """Header `name` parsed with `grammar` (a key of PARSERS); None when it is absent or empty."""
         key = (grammar, name)
         try:
             return self._parsed[key]
         except KeyError:
             values = self.headers.get(name)
-            result = self._parsed[key] = None if values is None else PARSERS[grammar](values)
+            result = self._parsed[key] = None if values is None or name in self.empty else PARSERS[grammar](values)
             return result
 
     def cookies(self, name: str = "set-cookie") -> tuple[Cookie, ...]:

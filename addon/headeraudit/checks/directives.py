@@ -38,9 +38,9 @@ class Directives(Check):
         return facts.parsed(self.grammar, name)
 
     def run(self, facts, name, memory):
-        values = facts.values(name)
-        if not values:
+        if not facts.present(name):  # (an empty value too: it sets no directive)
             return [("missing", "")] if self.judges_absence else []
+        values = facts.values(name)
         parsed = self._parse(facts, name)
         if parsed is None:
             return []

@@ -11,18 +11,33 @@ from .base import Check, Violation
 from .spec import SpecError, expect_keys, expect_mapping, str_list
 
 
+EMPTY = "(empty)"  # the evidence of a header sent with an empty value
+
+
 @dataclass
 class Valid(Check):
-    """Report what makes the header invalid; problems whose code is in `ignore` are not."""
+    """Report what makes the header invalid; problems whose code is in `ignore` are not.
+
+    An empty value (every line empty or whitespace) is invalid in every grammar here, and
+    sets no policy: Facts reads such a header as absent (see Facts.empty), so the rule that
+    asks for the header fires too."""
 
     ignore: frozenset[str] = frozenset()
+
+    def run(self, facts, name, memory):
+        if name in facts.empty:
+            return [(EMPTY, "an empty value sets nothing, as if the header were absent")]
+        return self.judge(facts, name)
+
+    def judge(self, facts, name) -> list[Violation]:  # pragma: no cover
+        raise NotImplementedError
 
     def joined(self, facts, name) -> str:
         return clip_evidence(", ".join(facts.values(name)))
 
 
 class ValidHsts(Valid):
-    def run(self, facts, name, memory):
+    def judge(self, facts, name):
         parsed = facts.parsed("hsts", name)
         if parsed is None:
             return []
@@ -33,7 +48,7 @@ class ValidHsts(Valid):
 
 
 class ValidCsp(Valid):
-    def run(self, facts, name, memory):
+    def judge(self, facts, name):
         out: list[Violation] = []
         for policy in facts.policies(name):
             evidence = None
@@ -46,7 +61,7 @@ class ValidCsp(Valid):
 
 
 class ValidXfo(Valid):
-    def run(self, facts, name, memory):
+    def judge(self, facts, name):
         parsed = facts.parsed("xfo", name)
         if parsed is None or parsed.state in ("deny", "sameorigin", "absent"):
             return []
@@ -55,7 +70,7 @@ class ValidXfo(Valid):
 
 
 class ValidXcto(Valid):
-    def run(self, facts, name, memory):
+    def judge(self, facts, name):
         parsed = facts.parsed("x-content-type-options", name)
         if parsed is None or parsed.nosniff:
             return []
@@ -63,7 +78,7 @@ class ValidXcto(Valid):
 
 
 class ValidReferrer(Valid):
-    def run(self, facts, name, memory):
+    def judge(self, facts, name):
         parsed = facts.parsed("referrer-policy", name)
         if parsed is None or parsed.policy is not None:
             return []
@@ -76,7 +91,7 @@ class ValidToken(Valid):
 
     allowed: tuple[str, ...] = ()
 
-    def run(self, facts, name, memory):
+    def judge(self, facts, name):
         parsed = facts.parsed("structured-token", name)
         if parsed is None:
             return []

@@ -15,7 +15,7 @@ class Present(Check):
     judges_absence = True
 
     def run(self, facts, name, memory):
-        return [] if facts.values(name) else [("missing", "")]
+        return [] if facts.present(name) else [("missing", "")]
 
 
 class Absent(Check):

@@ -62,9 +62,9 @@ class Conditions:
             return False
         if self.paths is not None and not any(p.match(facts.path) for p in self.paths):
             return False
-        if self.present and any(name not in facts.headers for name in self.present):
+        if self.present and not all(facts.present(name) for name in self.present):
             return False
-        if self.absent and any(name in facts.headers for name in self.absent):
+        if self.absent and any(facts.present(name) for name in self.absent):
             return False
         if self.sets_session_cookie is not None and facts.sets_session_cookie != self.sets_session_cookie:
             return False
