@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 HEADER_VALUES = {
     "Content-Type": ["text/html", "text/html; charset=utf-8", "application/json", "image/png", "application/xhtml+xml"],
     "Strict-Transport-Security": ["max-age=63072000; includeSubDomains; preload", "max-age=0", "max-age=abc", "includeSubDomains", "max-age=100", 'max-age="31536000"', "max-age=1; max-age=2"],
-    "Content-Security-Policy": ["default-src 'self'", "script-src * 'unsafe-inline' 'unsafe-eval'", "default-src; script-src 'nonce-abc12345' 'strict-dynamic'", "img-src http://x.example", "script-src 'self'; script-src 'unsafe-inline'", "object-src data:", "frame-ancestors 'none'", "bogus!!", ""],
+    "Content-Security-Policy": ["default-src 'self'", "script-src * 'unsafe-inline' 'unsafe-eval'", "default-src; script-src 'nonce-abc12345' 'strict-dynamic'", "img-src http://x.example", "script-src 'self'; script-src 'unsafe-inline'", "object-src data:", "frame-ancestors 'none'", "frame-ancestors *", "script-src https://*; frame-ancestors https:", "bogus!!", ""],
     "Content-Security-Policy-Report-Only": ["script-src 'none'", "default-src 'self'"],
     "X-Frame-Options": ["DENY", "SAMEORIGIN", "ALLOW-FROM https://a.example", "DENY, SAMEORIGIN", "allowall", ""],
     "X-Content-Type-Options": ["nosniff", "NOSNIFF", "sniff", ""],

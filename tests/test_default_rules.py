@@ -426,3 +426,47 @@ def outcome_lines(headers):
     from auditing import encoded
 
     return encoded(headers)
+
+
+# CSP3 §2.3.1: a host-source whose host-part is "*" matches every host, whatever its scheme,
+# port or path; `*://*` is no source expression (no scheme wildcard) and is dropped.
+WILDCARDS = [
+    ("script-src https://*; object-src 'none'", "csp-broad-source", "script-src: https://*"),
+    ("script-src http://*:*; object-src 'none'", "csp-broad-source", "script-src: http://*:*"),
+    ("script-src 'self'; object-src *:443", "csp-broad-source", "object-src: *:443"),
+    ("default-src https://*/static/", "csp-broad-source", "default-src: https://*/static/"),
+    ("script-src 'self'; object-src 'none'; base-uri *", "csp-broad-source", "base-uri: *"),
+    ("script-src 'self'; object-src 'none'; base-uri https:", "csp-broad-source", "base-uri: https:"),
+    ("frame-ancestors *", "csp-frame-ancestors-broad", "frame-ancestors: *"),
+    ("frame-ancestors 'self' https:", "csp-frame-ancestors-broad", "frame-ancestors: https:"),
+    ("frame-ancestors https://*", "csp-frame-ancestors-broad", "frame-ancestors: https://*"),
+]
+
+
+@pytest.mark.parametrize("csp, rule, evidence", WILDCARDS)
+def test_wildcard_hosts_and_schemes_are_broad(engine, csp, rule, evidence):
+    findings = assess(engine, [("Content-Type", "text/html"), ("Content-Security-Policy", csp)]).findings
+    assert (rule, evidence) in {(f.rule, f.evidence) for f in findings}
+
+
+@pytest.mark.parametrize("csp", [
+    "script-src https://*.example.com; object-src 'none'; base-uri 'self'; frame-ancestors https://*.example.com",
+    "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'",
+    "script-src *://*; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",  # dropped: nothing allowed
+    # CSP3 §2.2.2: a second policy that restricts framing protects, whatever the first allows.
+    "frame-ancestors *; script-src 'self'; object-src 'none'; base-uri 'none', frame-ancestors 'none'",
+])
+def test_sub_domain_wildcards_and_restricted_lists_are_not_broad(engine, csp):
+    findings = assess(engine, [("Content-Type", "text/html"), ("Content-Security-Policy", csp)]).findings
+    assert not {"csp-broad-source", "csp-frame-ancestors-broad", "frame-protection-missing"} & {f.rule for f in findings}
+
+
+@pytest.mark.parametrize("csp, xfo, result", [
+    ("frame-ancestors *", "DENY", "x-frame-options-not-implemented"),  # XFO ignored, CSP admits all
+    ("frame-ancestors https://*", "SAMEORIGIN", "x-frame-options-not-implemented"),
+    ("frame-ancestors 'none'", "ALLOWALL", "x-frame-options-implemented-via-csp"),  # XFO ignored, CSP protects
+    ("script-src 'self'", "DENY", "x-frame-options-sameorigin-or-deny"),  # no frame-ancestors: XFO counts
+])
+def test_the_grade_ignores_x_frame_options_beside_frame_ancestors(engine, csp, xfo, result):
+    outcome = assess(engine, [("Content-Type", "text/html"), ("Content-Security-Policy", csp), ("X-Frame-Options", xfo)])
+    assert {r.test: r.result for r in outcome.grade.outcomes}["x-frame-options"] == result

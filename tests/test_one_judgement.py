@@ -62,6 +62,9 @@ AGREEMENTS = [
     # CSP3: the same allows() over every enforced policy ('strict-dynamic', nonces, hashes).
     agreement("csp-unsafe-inline", "content-security-policy", CSP_UNSAFE, set()),
     agreement("csp-broad-source", "content-security-policy", CSP_UNSAFE, set()),
+    # HTML standard: an enforced frame-ancestors voids X-Frame-Options; one that admits every
+    # framer protects nothing either.
+    agreement("csp-frame-ancestors-broad", "x-frame-options", {"x-frame-options-not-implemented"}, set()),
     # Nothing restricted at all: the Observatory calls the header invalid (-25), worse still.
     agreement("csp-no-script-src", "content-security-policy", {*CSP_UNSAFE, "csp-header-invalid"}, set()),
     agreement("csp-no-object-src", "content-security-policy", {*CSP_UNSAFE, "csp-header-invalid"}, set()),

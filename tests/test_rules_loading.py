@@ -42,7 +42,7 @@ def test_default_rule_ids_are_the_documented_public_set():
         "hsts-missing", "hsts-invalid", "hsts-max-age-low", "hsts-no-subdomains", "hsts-on-http", "hsts-multiple",
         "csp-missing", "csp-report-only-only", "csp-invalid", "csp-unsafe-inline", "csp-unsafe-eval",
         "csp-broad-source", "csp-no-object-src", "csp-no-base-uri", "csp-http-source", "csp-no-script-src",
-        "frame-protection-missing", "xfo-invalid", "xcto-missing", "xcto-invalid", "referrer-policy-unsafe",
+        "frame-protection-missing", "csp-frame-ancestors-broad", "xfo-invalid", "xcto-missing", "xcto-invalid", "referrer-policy-unsafe",
         "referrer-policy-invalid", "cookie-no-secure", "cookie-no-httponly", "cookie-samesite-missing",
         "cookie-samesite-none-insecure", "cookie-prefix-invalid", "cors-wildcard", "cors-origin-reflected-credentials",
         "cors-null-origin", "coop-invalid", "coep-invalid", "corp-invalid", "permissions-policy-missing",

@@ -29,6 +29,8 @@ CSP = "content-security-policy"
 CSP_REPORT_ONLY = "content-security-policy-report-only"
 NO_VALUES: tuple[str, ...] = ()
 _OWS = " \t"  # RFC 9110 §5.6.3 optional whitespace around a field value
+# Sources that let every site frame a page ("*" also stands for host wildcards, see allows()).
+ANY_FRAMER = ("*", "https:", "http:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,19 @@ class Facts:
             if policy.governing(directive) is not None:
                 return True
         return False
+
+    @property
+    def framing(self) -> str:
+        """Who may frame the page: "csp" (an enforced frame-ancestors keeps some framers out),
+        "anyone-despite-csp" (frame-ancestors admits every framer: `*`, `https:`, `https://*`),
+        "xfo" (X-Frame-Options DENY or SAMEORIGIN, no frame-ancestors), or "anyone". An enforced
+        frame-ancestors, however broad, makes browsers ignore X-Frame-Options (HTML standard,
+        "check a navigation response's adherence to X-Frame-Options"; CSP3 §6.4.2)."""
+        if self.csp_restricts("frame-ancestors"):
+            broad = any(self.csp_allows("frame-ancestors", source) for source in ANY_FRAMER)
+            return "anyone-despite-csp" if broad else "csp"
+        xfo = self.parsed("xfo", "x-frame-options")
+        return "xfo" if xfo is not None and xfo.state in ("deny", "sameorigin", "conflict") else "anyone"
 
     @property
     def cors_echoed_origin(self) -> str | None:

@@ -42,10 +42,19 @@ class CspCheck(Check):
                 if facts.csp_allows(directive, source, name):
                     shown = _governing(policies, directive) or directive
                     via = f" (via {shown})" if shown != directive else ""
-                    out.append((f"{shown}: {source}", f"{directive}{via} allows {source}"))
+                    listed = _as_listed(policies, directive, source)
+                    out.append((f"{shown}: {listed}", f"{directive}{via} allows {listed}"))
         for directive, schemes in self.forbidden_schemes:
             out.extend(_listed_schemes(policies, directive, schemes))
         return out
+
+
+def _as_listed(policies: Sequence[Policy], directive: str, source: str) -> str:
+    """`source` as the first policy lists it: "*" is any host wildcard (`https://*`, `*:443`)."""
+    if source != "*":
+        return source
+    sources = policies[0].effective_sources(directive)
+    return clip_evidence(" ".join(sources.any_host), 120) if sources is not None and sources.any_host else source
 
 
 def _governing(policies: Sequence[Policy], directive: str) -> str:

@@ -64,42 +64,35 @@ def _insecure_passive(policy: Policy) -> bool:
     return False
 
 
-def _anti_clickjacking(policy: Policy) -> bool:
-    sources = policy.sources.get("frame-ancestors")
-    return sources is not None and not sources.tokens.intersection(BROAD)
-
-
-def _csp(facts: Facts) -> tuple[str, bool]:
-    """(result, framing restricted by frame-ancestors)."""
+def _csp(facts: Facts) -> str:
     policies = facts.policies()
     if not policies:
         if any(line.strip() for line in facts.values(CSP)):
-            return "csp-header-invalid", False
-        if facts.values(CSP_REPORT_ONLY):
-            return "csp-not-implemented-but-reporting-enabled", False
-        return "csp-not-implemented", False
+            return "csp-header-invalid"
+        if facts.present(CSP_REPORT_ONLY):
+            return "csp-not-implemented-but-reporting-enabled"
+        return "csp-not-implemented"
     if not any(p.directives for p in policies):
-        return "csp-header-invalid", False
+        return "csp-header-invalid"
 
     def allowed(directive: str, sources: tuple[str, ...]) -> bool:
         return any(facts.csp_allows(directive, source) for source in sources)
 
     https = facts.https
-    framing = any(_anti_clickjacking(p) for p in policies)
     if allowed("script-src", (*INLINE, *BROAD)) or allowed("object-src", (*BROAD, "data:")):
-        return "csp-implemented-with-unsafe-inline", framing
+        return "csp-implemented-with-unsafe-inline"
     # Mixed content: a weakness only if no enforced policy closes it.
     if https and all(_insecure_active(p) for p in policies):
-        return "csp-implemented-with-insecure-scheme", framing
+        return "csp-implemented-with-insecure-scheme"
     if facts.csp_allows("script-src", "'unsafe-eval'"):
-        return "csp-implemented-with-unsafe-eval", framing
+        return "csp-implemented-with-unsafe-eval"
     if https and all(_insecure_passive(p) for p in policies):
-        return "csp-implemented-with-insecure-scheme-in-passive-content-only", framing
+        return "csp-implemented-with-insecure-scheme-in-passive-content-only"
     if allowed("style-src", (*INLINE, *BROAD)):
-        return "csp-implemented-with-unsafe-inline-in-style-src-only", framing
+        return "csp-implemented-with-unsafe-inline-in-style-src-only"
     if any(p.directives.get("default-src") == () for p in policies):
-        return "csp-implemented-with-no-unsafe-default-src-none", framing
-    return "csp-implemented-with-no-unsafe", framing
+        return "csp-implemented-with-no-unsafe-default-src-none"
+    return "csp-implemented-with-no-unsafe"
 
 
 def _hsts(facts: Facts) -> str:
@@ -180,9 +173,12 @@ def _xcto(facts: Facts) -> str:
     return "x-content-type-options-nosniff" if parsed.nosniff else "x-content-type-options-header-invalid"
 
 
-def _xfo(facts: Facts, frame_ancestors: bool) -> str:
-    if frame_ancestors:  # CSP3 frame-ancestors overrides X-Frame-Options in browsers
+def _xfo(facts: Facts) -> str:
+    framing = facts.framing
+    if framing == "csp":
         return "x-frame-options-implemented-via-csp"
+    if framing == "anyone-despite-csp":  # X-Frame-Options ignored, and frame-ancestors admits all
+        return "x-frame-options-not-implemented"
     parsed = facts.parsed("xfo", "x-frame-options")
     if parsed is None or parsed.state == "absent":
         return "x-frame-options-not-implemented"
@@ -222,7 +218,7 @@ def grade_response(facts: Facts) -> ResponseGrade | None:
     """The tests' results on one response, or None when the Observatory would not score it."""
     if not scored(facts.status):
         return None
-    csp, framing = _csp(facts)
+    csp = _csp(facts)
     hsts = _hsts(facts)
     results = (
         TestResult("content-security-policy", csp),
@@ -233,7 +229,7 @@ def grade_response(facts: Facts) -> ResponseGrade | None:
         TestResult("strict-transport-security", hsts),
         TestResult("subresource-integrity", NOT_OBSERVED["subresource-integrity"]),
         TestResult("x-content-type-options", _xcto(facts)),
-        TestResult("x-frame-options", _xfo(facts, framing)),
+        TestResult("x-frame-options", _xfo(facts)),
         *(TestResult(header, _token(facts, header)) for header in _TOKENS),
     )
     return ResponseGrade(facts.document, results, facts.cors_echoed_origin)

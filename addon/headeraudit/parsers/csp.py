@@ -15,7 +15,7 @@ from typing import NamedTuple
 from ._text import as_lines, ascii_lower, shown
 from .problems import Problem
 
-__all__ = ["FALLBACKS", "Policy", "Sources", "allows", "parse_csp", "scheme_of"]
+__all__ = ["FALLBACKS", "Policy", "Sources", "allows", "matches_any_host", "parse_csp", "scheme_of"]
 
 # Infra "ASCII whitespace": TAB, LF, FF, CR, SPACE. Not str.split(): that also splits on VT,
 # \x1c-\x1f and Unicode spaces, which browsers keep inside the token.
@@ -147,6 +147,18 @@ class Sources(NamedTuple):
     tokens: frozenset[str]
     nonce_or_hash: bool
     strict_dynamic: bool
+    any_host: tuple[str, ...] = ()  # the sources that match every host: "*", "https://*", "*:443", …
+
+
+def matches_any_host(source: str) -> bool:
+    """`source` (normalised) is "*" or a host-source whose host-part is "*" (§2.3.1), so it
+    matches a URL on any host: `https://*`, `http://*:*`, `*:8443`, `https://*/path`. A
+    scheme-source (`https:`) is a scheme, not a host: the rules name those themselves."""
+    if source.startswith("'") or (source.endswith(":") and "://" not in source):
+        return False
+    start = source.find("://")
+    host = source[start + 3:] if start >= 0 else source
+    return host == "*" or host.startswith(("*:", "*/"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +177,8 @@ class Policy:
         for name, tokens in self.directives.items():
             lowered = frozenset(map(ascii_lower, tokens))
             sources[name] = Sources(
-                lowered, any(t.startswith(_NONCE_HASH_PREFIXES) for t in lowered), "'strict-dynamic'" in lowered
+                lowered, any(t.startswith(_NONCE_HASH_PREFIXES) for t in lowered), "'strict-dynamic'" in lowered,
+                tuple(t for t in tokens if matches_any_host(t)),
             )
         object.__setattr__(self, "sources", sources)
         object.__setattr__(self, "_governing", {})
@@ -334,13 +347,18 @@ def allows(policy: Policy, directive: str, source: str) -> bool:
       'unsafe-inline' ("script directives pre-request check", §6.7.3.3, §8.2), whether the list
       comes from script-src, child-src or default-src;
     - "*" is never treated as matching data:, blob: or keywords (CSP3 "does url match
-      expression in origin with redirect count" excludes them from "*").
+      expression in origin with redirect count" excludes them from "*");
+    - "*" asks for any host: a host wildcard with a scheme or port (`https://*`, `*:443`)
+      answers it too (`matches_any_host`).
     """
     sources = policy.effective_sources(directive)
     if sources is None:
         return True
     wanted = ascii_lower(source.strip(_ASCII_WS))
-    if wanted not in sources.tokens:
+    if wanted == "*":
+        if not sources.any_host:
+            return False
+    elif wanted not in sources.tokens:
         return False
     strict = sources.strict_dynamic and (directive in _SCRIPT_DIRECTIVES or ascii_lower(directive) in _SCRIPT_DIRECTIVES)
     if wanted == "'unsafe-inline'":
