@@ -280,3 +280,41 @@ def test_directives_semicolon_separator():
 @given(st.lists(_TEXT, max_size=3), st.sampled_from([",", ";"]))
 def test_directives_property_never_raises_and_is_deterministic(lines, sep):
     assert parse_directives(lines, sep) == parse_directives(lines, sep)
+
+
+# RFC 9110 §10.2.4 Server = product *( RWS ( product / comment ) ): what names a release.
+PRODUCTS = [
+    ("nginx/1.25.3", ("nginx/1.25.3",)),
+    ("Apache/2.4.41 (Ubuntu)", ("Apache/2.4.41", "(Ubuntu)")),  # a version and an OS comment
+    ("Apache (Ubuntu)", ("(Ubuntu)",)),  # ServerTokens OS: the OS alone
+    ("Microsoft-IIS/10.0", ("Microsoft-IIS/10.0",)),
+    ("Apache 2.4", ("2.4",)),  # a bare version is a product token of digits
+    ("Jetty(9.4.z-SNAPSHOT)", ("(9.4.z-SNAPSHOT)",)),  # a version inside a comment
+    ("Werkzeug/3.0.1 Python/3.12.1", ("Werkzeug/3.0.1", "Python/3.12.1")),
+    ("Apache/2.4 (Win64) OpenSSL/3.1", ("Apache/2.4", "OpenSSL/3.1", "(Win64)")),
+    ("AmazonS3", ()),  # digits in a product name are no version
+    ("hypercorn-h2", ()),
+    ("ECS (dcb/7F83)", ()),  # a comment of opaque ids
+    ("nginx", ()),
+    ("cloudflare", ()),
+    ("gws", ()),
+    ("envoy/", ()),  # an empty product-version
+    ("Apache (a (nested) comment) x/1", ("x/1",)),  # comments nest (§5.6.5)
+    ("(unclosed comment 1.2", ("(unclosed comment 1.2)",)),
+]
+
+
+@pytest.mark.parametrize("value, disclosed", PRODUCTS)
+def test_what_a_product_list_discloses(value, disclosed):
+    from headeraudit.parsers.products import parse_products
+    assert parse_products(value).disclosed() == disclosed
+
+
+@pytest.mark.parametrize("value, fires", [("nginx/1.25.3", True), ("AmazonS3", False), ("ECS (dcb/7F83)", False),
+                                          ("Apache (Debian)", True)])
+def test_server_version_disclosure_reads_the_product_list(value, fires):
+    from auditing import assess
+    from headeraudit.audit import Auditor
+    from headeraudit.rules import load_ruleset
+    findings = assess(Auditor(load_ruleset()), [("Content-Type", "text/plain"), ("Server", value)]).findings
+    assert ("server-version-disclosure" in {f.rule for f in findings}) is fires

@@ -18,7 +18,7 @@ from .directives import compile_directives, compile_referrer
 from .grammar import GRAMMARS, compile_valid
 from .presence import compile_absent, compile_at_most_once, compile_present, compile_within_limits
 from .spec import SpecError, expect_bool, expect_mapping, line_of
-from .values import compile_tokens, compile_value_test
+from .values import compile_discloses_version, compile_tokens, compile_value_test
 
 __all__ = ["CHECKS", "COOKIE_KINDS", "GRAMMARS", "Check", "SpecError", "Violation", "compile_check", "cookie_label"]
 
@@ -37,6 +37,7 @@ CHECKS: dict[str, Callable[..., Check]] = {
     "csp": compile_csp,
     "cookie": compile_cookie,
     "cors_reflection": compile_cors,
+    "discloses_version": compile_discloses_version,
 }
 COOKIE_KINDS = frozenset({"cookie"})
 MISSING_HEADER_KINDS = ("directives", "csp")  # take missing_header: fail

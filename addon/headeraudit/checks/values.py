@@ -1,4 +1,4 @@
-"""Checks on each line's value: equals, one_of, none_of, matches, not_matches; tokens."""
+"""Checks on each line's value: equals, one_of, none_of, matches, not_matches; tokens; discloses_version."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..parsers.products import parse_products
 from ..text import clip_evidence
 from .base import Check
-from .spec import SpecError, compile_regex, expect_keys, expect_mapping, lower_list, str_list
+from .spec import SpecError, compile_regex, expect_keys, expect_mapping, expect_true, lower_list, str_list
 
 
 @dataclass
@@ -75,3 +76,22 @@ def compile_tokens(arg: Any, line: int | None) -> Tokens:
     if not (contains or not_contains):
         raise SpecError("tokens needs contains or not_contains", line)
     return Tokens(separator, contains, not_contains)
+
+
+class DisclosesVersion(Check):
+    """The header names a software release (parsers/products.py), not merely a product."""
+
+    kind = "discloses_version"
+
+    def run(self, facts, name, memory):
+        out = []
+        for value in dict.fromkeys(facts.values(name)):
+            disclosed = parse_products(value).disclosed()
+            if disclosed:
+                out.append((clip_evidence(value), f"discloses {clip_evidence(', '.join(disclosed), 80)}"))
+        return out
+
+
+def compile_discloses_version(arg: Any, line: int | None) -> DisclosesVersion:
+    expect_true(arg, "discloses_version", line)
+    return DisclosesVersion()
