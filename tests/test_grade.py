@@ -90,6 +90,26 @@ def test_a_well_configured_page_earns_the_csp_and_framing_bonuses():
     assert {t["test"]: t["observed"] for t in summary["tests"]}["redirection"] is False
 
 
+@pytest.mark.parametrize("coop, coep", [
+    (["same-origin"], ["require-corp"]),  # would be +10 +10
+    (["bogus"], ["bogus"]),  # would be -5 -5
+])
+def test_coop_and_coep_are_reported_beside_the_score_not_in_it(coop, coep):
+    """The Observatory 1.4.x has no COOP or COEP test (its tests: CSP, cookies, CORS,
+    redirection, Referrer-Policy, HSTS, SRI, X-Content-Type-Options, X-Frame-Options, CORP)."""
+    plain, isolated = HostGrade(), HostGrade()
+    plain.add(graded_response("https", 200, GOOD, lambda: None))
+    isolated.add(graded_response("https", 200, with_(cross_origin_opener_policy=coop, cross_origin_embedder_policy=coep),
+                                 lambda: None))
+    assert isolated.summary()["score"] == plain.summary()["score"]
+    tests = {t["test"]: t for t in isolated.summary()["tests"]}
+    for name in ("cross-origin-opener-policy", "cross-origin-embedder-policy"):
+        assert tests[name]["scored"] is False and tests[name]["modifier"] == 0
+        assert tests[name]["result"] != f"{name.split('-')[0]}-not-implemented"
+    assert tests["cross-origin-resource-policy"]["scored"] is True  # CORP is an Observatory test
+    assert tests["cross-origin-opener-policy"]["pass"] is (coop == ["same-origin"])
+
+
 # ---------------------------------------------------------------- CSP
 
 def test_csp_missing_and_report_only_only_are_not_implemented():

@@ -37,7 +37,7 @@ def _worse(new: TestResult, old: TestResult) -> bool:
     new_weak, old_weak = new.result in WEAK, old.result in WEAK
     if new_weak != old_weak:
         return old_weak  # anything said beats "nothing seen"
-    return new.modifier < old.modifier
+    return new.weight < old.weight
 
 
 class HostGrade:

@@ -105,6 +105,9 @@ RESULTS: dict[str, dict[str, tuple[int, str]]] = {
     },
 }
 TESTS: tuple[str, ...] = tuple(RESULTS)
+# Reported beside the score, not in it: the Observatory (1.4.x) has no COOP or COEP test, so an
+# Observatory-compatible score cannot count them. Their table values only rank the results.
+UNSCORED = frozenset({"cross-origin-opener-policy", "cross-origin-embedder-policy"})
 NOT_OBSERVED = {"redirection": "redirection-not-observed", "subresource-integrity": "sri-not-observed"}
 # The Observatory's passing results besides the positive ones (its per-test `pass`).
 _PASSING = frozenset({
@@ -143,17 +146,24 @@ class TestResult:
     result: str
 
     @property
-    def modifier(self) -> int:
+    def weight(self) -> int:
+        """The result's modifier in the table: what ranks results, scored or not."""
         return RESULTS[self.test][self.result][0]
 
     @property
+    def modifier(self) -> int:
+        """What the result adds to the score: nothing for a test the Observatory does not score."""
+        return 0 if self.test in UNSCORED else RESULTS[self.test][self.result][0]
+
+    @property
     def passed(self) -> bool:
-        return self.modifier > 0 or self.result in _PASSING
+        return self.weight > 0 or self.result in _PASSING
 
     def as_dict(self, observed: bool = True) -> dict:
         return {
             "test": self.test, "result": self.result, "modifier": self.modifier, "pass": self.passed,
-            "observed": observed and self.test not in NOT_OBSERVED, "description": RESULTS[self.test][self.result][1],
+            "observed": observed and self.test not in NOT_OBSERVED, "scored": self.test not in UNSCORED,
+            "description": RESULTS[self.test][self.result][1],
         }
 
 
