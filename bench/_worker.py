@@ -73,7 +73,7 @@ class EngineImpl:
         from headeraudit.mitm.flows import FlowView
 
         raw = tuple((n.encode(), v.encode("utf-8", "surrogateescape")) for n, v in entry["headers"])
-        view = FlowView(entry["host"], entry["host"], entry["scheme"], entry["method"], entry["path"], entry["status"], raw, True, False)
+        view = FlowView(entry["host"], entry["host"], entry["scheme"], entry["method"], entry["path"], entry["status"], raw, True, False, time.time())
         origin = next((v for n, v in entry["request_headers"] if n.lower() == "origin"), None)
         request = types.SimpleNamespace(headers={"origin": origin} if origin is not None else {})
         return view, types.SimpleNamespace(request=request)

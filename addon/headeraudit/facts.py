@@ -84,7 +84,9 @@ class Facts:
         self.method = response.method.upper()
         self.host = response.host.lower()
         self.path = response.path.split("?", 1)[0]
-        self.now = now or datetime.now(timezone.utc)
+        if now is None:
+            now = datetime.now(timezone.utc) if response.time is None else datetime.fromtimestamp(response.time, timezone.utc)
+        self.now = now
         self._session_pattern = session_pattern
         self._parsed: dict[tuple[str, str], Any] = {}
         headers: dict[str, list[str]] = {}

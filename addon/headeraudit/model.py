@@ -43,6 +43,9 @@ class Response:
     flow: Any = field(default=None, repr=False)  # opaque, for `when.filter` predicates only
     live: bool = True  # a live response is rewritten in fix mode; a saved one only previewed
     cut: tuple[str, ...] = ()  # headers (lower case) of which only a prefix is in `headers` (audit.LIMITS)
+    # When it was received (epoch seconds): what time-dependent verdicts (a cookie's Expires)
+    # compare with, so saved traffic is judged as it was captured. None: now.
+    time: float | None = None
 
     def origin(self) -> str | None:
         origin = self.request_origin() if callable(self.request_origin) else self.request_origin

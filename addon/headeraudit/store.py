@@ -159,7 +159,10 @@ class FindingStore:
                 if entry.count == 0:
                     new.append(entry.finding)
             count = entry.count = entry.count + 1
-            entry.last_seen = now
+            if now > entry.last_seen:  # saved flows need not come in time order
+                entry.last_seen = now
+            elif now < entry.first_seen:
+                entry.first_seen = now
             # Example URLs: the first flows', then at power-of-two counts (a URL costs to build).
             if len(entry.examples) < MAX_EXAMPLES and (count <= MAX_EXAMPLES or not count & (count - 1)):
                 url = _add_example(entry, url)

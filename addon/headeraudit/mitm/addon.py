@@ -195,7 +195,7 @@ class HeaderAudit:
         outcome = self.memo.outcome(view, flow)
         annotate.apply(flow, view, outcome)
         store = self.store
-        new = store.record(view.site, lambda: flow.request.pretty_url, outcome, time.time(), view.live)
+        new = store.record(view.site, lambda: flow.request.pretty_url, outcome, view.time, view.live)
         if new:
             self._log_new(view.site, new, self._log_each)
         if store.dropped and not self._store_full_logged:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ class FlowView:
     fields: tuple[RawLine, ...]  # the response's header lines, raw
     live: bool
     lower_case_names: bool  # HTTP/2 or HTTP/3: header names must be lower case (RFC 9113 §8.2.1)
+    time: float  # when the response came in: now for a live one, the capture's time for a saved one
 
 
 def view(flow: http.HTTPFlow) -> FlowView:
@@ -39,7 +41,8 @@ def view(flow: http.HTTPFlow) -> FlowView:
     name, port = host_and_port(request)
     scheme = client_scheme(flow)
     return FlowView(name, site(name, port, request.scheme), scheme, request.method, request.path, response.status_code,
-                    response.headers.fields, flow.live, response.data.http_version in LOWER_CASE_VERSIONS)
+                    response.headers.fields, flow.live, response.data.http_version in LOWER_CASE_VERSIONS,
+                    response.data.timestamp_start or request.data.timestamp_start or time.time())
 
 
 def site(host: str, port: int | None, scheme: str) -> str:

@@ -86,7 +86,7 @@ class Memo:
         if origin is None:  # looked up only if a check asks for it
             origin = lambda: request_origin(flow.request)  # noqa: E731
         outcome = auditor.assess(Response(view.scheme, view.host, view.path, view.method, view.status, lines,
-                                          origin, flow, view.live, cut))
+                                          origin, flow, view.live, cut, view.time))
         if key is not None:
             self._outcomes.put(key, outcome, 512 + 3 * sum(len(name) + len(value) for name, value in lines))
         return outcome
