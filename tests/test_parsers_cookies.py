@@ -267,3 +267,48 @@ def test_cookie_property_never_raises_and_is_deterministic(line):
     c.is_deletion(NOW)
     c.is_deletion(NOW + timedelta(days=1))
     assert c.expires is None or c.expires.tzinfo is timezone.utc
+
+
+# RFC 6265bis §5.7 (storage model), the Domain attribute: refused when it is a public suffix
+# other than the host itself, or when the host does not domain-match it (§5.1.3). The Public
+# Suffix List's private section counts too (github.io), as in browsers.
+DOMAINS = [
+    ("example.com", "www.example.com", None),  # a parent domain: fine
+    ("www.example.com", "www.example.com", None),  # the host itself
+    ("EXAMPLE.com", "shop.Example.COM", None),  # case-insensitive
+    ("example.com.", "www.example.com", None),  # a trailing dot is no difference
+    ("other.example", "www.example.com", "does not match"),  # another site
+    ("ample.com", "www.example.com", "does not match"),  # a suffix of the name, not of a label
+    ("sub.www.example.com", "www.example.com", "does not match"),  # a child of the host
+    ("com", "www.example.com", "public suffix"),
+    ("co.uk", "shop.example.co.uk", "public suffix"),
+    ("github.io", "alice.github.io", "public suffix"),  # PSL private section
+    ("github.io", "github.io", None),  # the suffix is the host: a host-only cookie
+    ("0.1", "127.0.0.1", "does not match"),  # no suffix match on an IP address
+    ("127.0.0.1", "127.0.0.1", None),
+    ("xn--bcher-kva.example", "bücher.example", None),  # the host as A-labels (§5.1.2)
+]
+
+
+@pytest.mark.parametrize("domain, host, reason", DOMAINS)
+def test_a_domain_attribute_the_host_may_not_set_is_refused(domain, host, reason):
+    from headeraudit.parsers.cookies import domain_rejection
+    why = domain_rejection(domain, host)
+    assert (why is None) if reason is None else (why is not None and reason in why), why
+
+
+def test_a_refused_cookie_is_reported_and_not_judged_as_a_live_cookie():
+    from auditing import assess
+    from headeraudit.audit import Auditor
+    from headeraudit.rules import load_ruleset
+    auditor = Auditor(load_ruleset())
+    outcome = assess(auditor, [("Content-Type", "text/html"), ("Set-Cookie", "sessionid=1; Domain=evil.example; Path=/")],
+                     host="www.example.com")
+    fired = {(f.rule, f.evidence) for f in outcome.findings}
+    assert ("cookie-domain-rejected", "sessionid") in fired
+    assert not {r for r, _ in fired} & {"cookie-no-secure", "cookie-no-httponly", "cookie-samesite-missing"}
+    assert {r.test: r.result for r in outcome.grade.outcomes}["cookies"] == "cookies-not-found"
+    accepted = assess(auditor, [("Content-Type", "text/html"), ("Set-Cookie", "sessionid=1; Domain=example.com; Path=/")],
+                      host="www.example.com")
+    assert "cookie-no-secure" in {f.rule for f in accepted.findings}
+    assert "cookie-domain-rejected" not in {f.rule for f in accepted.findings}

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .model import Response
-from .parsers.cookies import SetCookie, parse_set_cookie
+from .parsers.cookies import SetCookie, domain_rejection, parse_set_cookie
 from .parsers.csp import Policy, allows, parse_csp
 from .parsers.directives import parse_directives
 from .parsers.hsts import parse_hsts
@@ -41,16 +41,19 @@ class Cookie:
     session: bool  # the name matches the ruleset's session_cookie_pattern
     deletion: bool  # expires on arrival (Max-Age <= 0, or Expires in the past)
     # The browser keeps it at all: RFC 6265bis §5.6 ignores a line with a control character, an
-    # empty name and value, or a name and value over 4096 octets (the parser's fatal problems).
+    # empty name and value, or a name and value over 4096 octets (the parser's fatal problems),
+    # and §5.7 one whose Domain the host may not set (`rejected`).
     stored: bool
+    rejected: str | None = None  # why §5.7 refuses its Domain attribute
 
 
-def _cookies(lines: Sequence[str], pattern: re.Pattern[str], now: datetime) -> tuple[Cookie, ...]:
+def _cookies(lines: Sequence[str], pattern: re.Pattern[str], now: datetime, host: str) -> tuple[Cookie, ...]:
     out = []
     for line in lines:
         cookie = parse_set_cookie(line)
-        stored = not any(p.fatal for p in cookie.problems)
-        out.append(Cookie(cookie, pattern.search(cookie.name) is not None, cookie.is_deletion(now), stored))
+        rejected = domain_rejection(cookie.domain, host) if cookie.domain else None
+        stored = not any(p.fatal for p in cookie.problems) and rejected is None
+        out.append(Cookie(cookie, pattern.search(cookie.name) is not None, cookie.is_deletion(now), stored, rejected))
     return tuple(out)
 
 
@@ -133,7 +136,7 @@ class Facts:
         key = ("cookies", name)
         found = self._parsed.get(key)
         if found is None:
-            found = self._parsed[key] = _cookies(self.values(name), self._session_pattern, self.now)
+            found = self._parsed[key] = _cookies(self.values(name), self._session_pattern, self.now, self.host)
         return found
 
     @property

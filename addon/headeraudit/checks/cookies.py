@@ -1,6 +1,8 @@
 """`cookie`: each Set-Cookie line the browser would store, judged on its own (RFC 6265bis §5.6).
 
-Deletion cookies (expiring on arrival) and lines the browser ignores are not judged. Whether a cookie is a session cookie
+Deletion cookies (expiring on arrival) and lines the browser ignores are not judged; a cookie
+whose Domain the host may not set (§5.7: no domain-match, or a public suffix) is only reported
+as such (`domain_rejected`). Whether a cookie is a session cookie
 is a fact of the response (the ruleset's session_cookie_pattern), shared with the grade.
 """
 
@@ -32,11 +34,14 @@ class CookieCheck(Check):
     samesite_allowed: frozenset[str]
     samesite_none_requires_secure: bool
     valid_prefix: bool
+    domain_rejected: bool = False
 
     def run(self, facts, name, memory):
         out: list[Violation] = []
         for fact in facts.cookies(name):
             cookie = fact.parsed
+            if self.domain_rejected and fact.rejected is not None and not fact.deletion:
+                out.append((cookie_label(cookie), f"cookie {cookie_label(cookie)} is never stored: {fact.rejected}"))
             if fact.deletion or not fact.stored or (self.select == "session" and not fact.session):
                 continue
             if self.name_pattern is not None and not self.name_pattern.search(cookie.name):
@@ -58,7 +63,8 @@ class CookieCheck(Check):
 
 def compile_cookie(arg: Any, line: int | None) -> CookieCheck:
     spec = expect_mapping(arg, "cookie", line)
-    keys = ("select", "name_matches", "require_attributes", "samesite", "samesite_none_requires_secure", "valid_prefix")
+    keys = ("select", "name_matches", "require_attributes", "samesite", "samesite_none_requires_secure", "valid_prefix",
+            "domain_rejected")
     expect_keys(spec, keys, "cookie")
     select = spec.get("select", "all")
     if select not in ("all", "session"):
@@ -80,6 +86,8 @@ def compile_cookie(arg: Any, line: int | None) -> CookieCheck:
                 raise SpecError("cookie.samesite.allowed takes lax, strict, none", line)
     none_secure = expect_bool(spec.get("samesite_none_requires_secure", False), "cookie.samesite_none_requires_secure", line)
     prefix = expect_bool(spec.get("valid_prefix", False), "cookie.valid_prefix", line)
-    if not (attributes or required or allowed or none_secure or prefix):
-        raise SpecError("cookie needs at least one of require_attributes, samesite, samesite_none_requires_secure, valid_prefix", line)
-    return CookieCheck(select, name_pattern, attributes, required, allowed, none_secure, prefix)
+    rejected = expect_bool(spec.get("domain_rejected", False), "cookie.domain_rejected", line)
+    if not (attributes or required or allowed or none_secure or prefix or rejected):
+        raise SpecError("cookie needs at least one of require_attributes, samesite, samesite_none_requires_secure, "
+                        "valid_prefix, domain_rejected", line)
+    return CookieCheck(select, name_pattern, attributes, required, allowed, none_secure, prefix, rejected)

@@ -8,14 +8,16 @@ Exactly one Set-Cookie field line is parsed at a time: Set-Cookie must never be 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from ._text import ascii_lower, shown
 from .problems import Problem
 
-__all__ = ["SetCookie", "parse_set_cookie"]
+__all__ = ["SetCookie", "domain_rejection", "parse_set_cookie"]
 
 _WSP = " \t"
 # §5.6 step 1: CTLs except HTAB make the UA ignore the whole line.
@@ -207,3 +209,55 @@ def parse_set_cookie(line: str) -> SetCookie:
                     problems.append(Problem("path.invalid", f"Path {shown(aval)} does not start with '/'"))
 
     return SetCookie(name, value, secure, httponly, samesite, domain, path, expires, max_age, tuple(problems))
+
+
+_PSL: Any = None
+
+
+def _is_public_suffix(domain: str) -> bool:
+    """The Public Suffix List, ICANN and private sections, as browsers apply it to cookies,
+    from the maintained `publicsuffixlist` package (loaded once, when first needed)."""
+    global _PSL
+    if _PSL is None:
+        from publicsuffixlist import PublicSuffixList
+
+        _PSL = PublicSuffixList()
+    return bool(_PSL.is_public(domain))
+
+
+def _canonical_host(name: str) -> str:
+    """RFC 6265bis §5.1.2 canonicalized host name: lower case, A-labels, no trailing dot."""
+    name = name.rstrip(".").lower()
+    if not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass
+    return name
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def domain_rejection(domain: str | None, host: str) -> str | None:
+    """Why the browser would not store a cookie with this Domain attribute sent by `host`, or
+    None (RFC 6265bis §5.7 storage model, steps on the Domain attribute):
+    - a Domain that is a public suffix is refused, unless it is the host itself (then the
+      cookie is host-only);
+    - a Domain the host does not domain-match (§5.1.3: equal, or the host ends with "." and
+      the domain, and is not an IP address) is refused."""
+    if not domain:
+        return None
+    domain, host = _canonical_host(domain), _canonical_host(host)
+    if not domain or not host:
+        return None
+    if _is_public_suffix(domain):
+        return None if domain == host else f"Domain={domain} is a public suffix"
+    if host == domain or (host.endswith("." + domain) and not _is_ip(host)):
+        return None
+    return f"Domain={domain} does not match the host {host}"
