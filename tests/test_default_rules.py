@@ -470,3 +470,41 @@ def test_sub_domain_wildcards_and_restricted_lists_are_not_broad(engine, csp):
 def test_the_grade_ignores_x_frame_options_beside_frame_ancestors(engine, csp, xfo, result):
     outcome = assess(engine, [("Content-Type", "text/html"), ("Content-Security-Policy", csp), ("X-Frame-Options", xfo)])
     assert {r.test: r.result for r in outcome.grade.outcomes}["x-frame-options"] == result
+
+
+# CSP Evaluator's SCRIPT_ALLOWLIST_BYPASS / OBJECT_ALLOWLIST_BYPASS, NONCE_LENGTH, IP_SOURCE,
+# with CSP3 source matching (§6.7.2.8) and 'strict-dynamic' (§8.2).
+DEPTH = [
+    ("script-src 'self' ajax.googleapis.com; object-src 'none'", {("csp-allowlist-bypass", "script-src: ajax.googleapis.com")}),
+    ("script-src https://*.googleapis.com; object-src 'none'", {("csp-allowlist-bypass", "script-src: https://*.googleapis.com")}),
+    ("default-src cdnjs.cloudflare.com", {("csp-allowlist-bypass", "default-src: cdnjs.cloudflare.com")}),  # via fallback
+    # A path ending in "/" is a prefix; this one holds none of the known files.
+    ("script-src cdnjs.cloudflare.com/ajax/libs/jquery/; object-src 'none'", set()),
+    # 'strict-dynamic' with a nonce voids host sources: no bypass.
+    ("script-src 'nonce-abcdefgh1234' 'strict-dynamic' ajax.googleapis.com; object-src 'none'", set()),
+    # A JSONP endpoint that needs eval is a bypass only with 'unsafe-eval'.
+    ("script-src www.google-analytics.com; object-src 'none'", set()),
+    ("script-src www.google-analytics.com 'unsafe-eval'; object-src 'none'",
+     {("csp-allowlist-bypass", "script-src: www.google-analytics.com")}),
+    # A second enforced policy without the host blocks it (CSP3 §2.2.2).
+    ("script-src ajax.googleapis.com; object-src 'none', script-src 'self'", set()),
+    ("script-src 'self'; object-src vk.com", {("csp-allowlist-bypass", "object-src: vk.com")}),  # Flash
+    ("script-src 'nonce-abc1234'; object-src 'none'", {("csp-nonce-short", "script-src: 'nonce-xxxxxxx'")}),
+    ("script-src 'nonce-abcd1234'; object-src 'none'", set()),  # 8 characters: long enough
+    ("script-src 'self' 10.0.0.1 https://192.168.1.1:8443; object-src 'none'",
+     {("csp-ip-source", "script-src: 10.0.0.1"), ("csp-ip-source", "script-src: https://192.168.1.1:8443")}),
+]
+
+
+@pytest.mark.parametrize("csp, expected", DEPTH)
+def test_csp_evaluator_depth(engine, csp, expected):
+    findings = assess(engine, [("Content-Type", "text/html"), ("Content-Security-Policy", csp)]).findings
+    got = {(f.rule, f.evidence) for f in findings if f.rule in ("csp-allowlist-bypass", "csp-nonce-short", "csp-ip-source")}
+    assert got == expected
+
+
+def test_every_bypass_entry_names_its_public_source():
+    from headeraudit.csp_bypasses import known
+    entries = known()
+    assert len(entries) > 100 and {e.kind for e in entries} == {"jsonp", "angular", "flash"}
+    assert all(e.source.startswith("CSP Evaluator ") and "github.com/google/csp-evaluator" in e.source for e in entries)

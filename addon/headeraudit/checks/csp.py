@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..csp_bypasses import bypasses
 from ..parsers.csp import SOURCE_LIST_DIRECTIVES, Policy, scheme_of, source_scheme
 from ..text import clip_evidence
 from .base import Check, Violation
-from .spec import SpecError, expect_keys, expect_mapping, str_list
+from .spec import SpecError, expect_bool, expect_keys, expect_mapping, str_list
 
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:")
+_IP_SOURCE = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?\d{1,3}(?:\.\d{1,3}){3}(?::(?:\d+|\*))?(?:/.*)?", re.I)
 
 
 @dataclass
@@ -26,6 +28,9 @@ class CspCheck(Check):
     forbidden_schemes: tuple[tuple[str, frozenset[str]], ...]
     required_directives: tuple[str, ...]
     judges_absence: bool = False  # `missing_header: fail`
+    allowlist_bypass: bool = False
+    min_nonce_length: int = 0
+    ip_sources: bool = False
 
     def run(self, facts, name, memory):
         policies = facts.policies(name)
@@ -46,7 +51,57 @@ class CspCheck(Check):
                     out.append((f"{shown}: {listed}", f"{directive}{via} allows {listed}"))
         for directive, schemes in self.forbidden_schemes:
             out.extend(_listed_schemes(policies, directive, schemes))
+        if self.allowlist_bypass:
+            out.extend(_allowlist_bypasses(facts, policies, name))
+        if self.min_nonce_length or self.ip_sources:
+            out.extend(_source_shapes(policies, self.min_nonce_length, self.ip_sources))
         return out
+
+
+# CSP Evaluator's SCRIPT_ALLOWLIST_BYPASS and OBJECT_ALLOWLIST_BYPASS.
+_BYPASS_KINDS = {"script-src": frozenset({"jsonp", "angular"}), "object-src": frozenset({"flash"})}
+_BYPASS_NAMES = {"jsonp": "JSONP endpoints", "angular": "AngularJS", "flash": "Flash files"}
+
+
+def _allowlist_bypasses(facts, policies: Sequence[Policy], name: str) -> list[Violation]:
+    """Sources of a policy's effective script-src / object-src on a known bypass host. Only when
+    every policy lets the bypass through (each enforced, CSP3 §2.2.2): another policy without
+    such a source, or 'strict-dynamic' (which voids host sources, §8.2), blocks it."""
+    out: list[Violation] = []
+    for directive, kinds in _BYPASS_KINDS.items():
+        found: dict[str, list[tuple[str, Any]]] = {}
+        for policy in policies:
+            sources = policy.effective_sources(directive)
+            if sources is None or (directive == "script-src" and sources.strict_dynamic):
+                found = {}
+                break
+            tokens = policy.effective(directive) or ()
+            hits = bypasses(tokens, kinds, facts.csp_allows(directive, "'unsafe-eval'", name))
+            if not hits:
+                found = {}
+                break
+            if not found:
+                found = {policy.raw: hits}
+        for hits in found.values():
+            shown = _governing(policies, directive) or directive
+            for source, bypass in hits:
+                what = _BYPASS_NAMES[bypass.kind]
+                out.append((f"{shown}: {source}", f"{source} serves {what} ({bypass.host}{bypass.path}) that run any script"))
+    return out
+
+
+def _source_shapes(policies: Sequence[Policy], min_nonce: int, ip_sources: bool) -> list[Violation]:
+    """CSP Evaluator's NONCE_LENGTH and IP_SOURCE: a guessable nonce, an IP-address source."""
+    out: list[Violation] = []
+    for policy in policies:
+        for directive, tokens in policy.directives.items():
+            for token in tokens:
+                if min_nonce and token.startswith("'nonce-") and len(token) - 8 < min_nonce:
+                    out.append((f"{directive}: {clip_evidence(token, 60)}", f"a nonce shorter than {min_nonce} characters can be guessed"))
+                elif ip_sources and _IP_SOURCE.fullmatch(token):
+                    out.append((f"{directive}: {clip_evidence(token, 60)}",
+                                "an IP address source: CSP host sources match domain names, so browsers may not match it"))
+    return out
 
 
 def _as_listed(policies: Sequence[Policy], directive: str, source: str) -> str:
@@ -83,7 +138,8 @@ def _listed_schemes(policies: Sequence[Policy], directive: str, schemes: frozens
 
 def compile_csp(arg: Any, line: int | None) -> CspCheck:
     spec = expect_mapping(arg, "csp", line)
-    expect_keys(spec, ("forbidden_sources", "forbidden_schemes", "required_directives"), "csp")
+    expect_keys(spec, ("forbidden_sources", "forbidden_schemes", "required_directives", "allowlist_bypass",
+                       "min_nonce_length", "ip_sources"), "csp")
     forbidden = []
     for directive, sources in expect_mapping(spec.get("forbidden_sources", {}), "csp.forbidden_sources", line).items():
         tokens = tuple(s.lower() for s in str_list(sources, f"csp.forbidden_sources.{directive}", line))
@@ -100,7 +156,13 @@ def compile_csp(arg: Any, line: int | None) -> CspCheck:
         schemes.append((str(directive).lower(), listed))
     required = tuple(s.lower() for s in str_list(spec["required_directives"], "csp.required_directives", line)) \
         if "required_directives" in spec else ()
-    if not (forbidden or schemes or required):
-        raise SpecError("csp needs at least one of forbidden_sources, forbidden_schemes, required_directives", line)
-    return CspCheck(tuple(forbidden), tuple(schemes), required)
+    bypass = expect_bool(spec.get("allowlist_bypass", False), "csp.allowlist_bypass", line)
+    ip_sources = expect_bool(spec.get("ip_sources", False), "csp.ip_sources", line)
+    min_nonce = spec.get("min_nonce_length", 0)
+    if not isinstance(min_nonce, int) or isinstance(min_nonce, bool) or not 0 <= min_nonce <= 1024:
+        raise SpecError("csp.min_nonce_length must be a whole number from 0 to 1024", line)
+    if not (forbidden or schemes or required or bypass or min_nonce or ip_sources):
+        raise SpecError("csp needs at least one of forbidden_sources, forbidden_schemes, required_directives, "
+                        "allowlist_bypass, min_nonce_length, ip_sources", line)
+    return CspCheck(tuple(forbidden), tuple(schemes), required, False, bypass, min_nonce, ip_sources)
 
