@@ -508,3 +508,19 @@ def test_every_bypass_entry_names_its_public_source():
     entries = known()
     assert len(entries) > 100 and {e.kind for e in entries} == {"jsonp", "angular", "flash"}
     assert all(e.source.startswith("CSP Evaluator ") and "github.com/google/csp-evaluator" in e.source for e in entries)
+
+
+@pytest.mark.parametrize("csp, evidence", [
+    # CSP3 §6.1.2: script-src-elem governs <script> elements, whatever script-src says.
+    ("script-src 'nonce-abcdefgh12' 'strict-dynamic'; script-src-elem 'unsafe-inline'; object-src 'none'",
+     "script-src-elem: 'unsafe-inline'"),
+    # §6.1.3: script-src-attr governs event handlers.
+    ("script-src 'self'; script-src-attr 'unsafe-inline'; object-src 'none'", "script-src-attr: 'unsafe-inline'"),
+    # Falling back to script-src, one finding says it for all three.
+    ("script-src 'unsafe-inline'; object-src 'none'", "script-src: 'unsafe-inline'"),
+])
+def test_inline_script_is_judged_where_the_browser_looks(engine, csp, evidence):
+    outcome = assess(engine, [("Content-Type", "text/html"), ("Content-Security-Policy", csp)])
+    inline = [f.evidence for f in outcome.findings if f.rule == "csp-unsafe-inline"]
+    assert inline == [evidence]
+    assert {r.test: r.result for r in outcome.grade.outcomes}["content-security-policy"] == "csp-implemented-with-unsafe-inline"

@@ -40,12 +40,16 @@ class CspCheck(Check):
         for directive in self.required_directives:
             if not facts.csp_restricts(directive, name):
                 out.append((clip_evidence(" , ".join(p.raw for p in policies)), f"no policy restricts {directive}"))
+        said: set[tuple[str, str]] = set()  # (governing directive, source): script-src-elem via script-src once
         for directive, sources in self.forbidden_sources:
             if not facts.csp_restricts(directive, name):
                 continue  # unrestricted: a required-directive rule (csp-no-script-src) says so once
             for source in sources:
                 if facts.csp_allows(directive, source, name):
                     shown = _governing(policies, directive) or directive
+                    if (shown, source) in said:
+                        continue
+                    said.add((shown, source))
                     via = f" (via {shown})" if shown != directive else ""
                     listed = _as_listed(policies, directive, source)
                     out.append((f"{shown}: {listed}", f"{directive}{via} allows {listed}"))

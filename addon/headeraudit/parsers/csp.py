@@ -150,13 +150,20 @@ class Sources(NamedTuple):
     any_host: tuple[str, ...] = ()  # the sources that match every host: "*", "https://*", "*:443", …
 
 
+_NETWORK_SCHEMES = ("http", "https", "ws", "wss")
+
+
 def matches_any_host(source: str) -> bool:
     """`source` (normalised) is "*" or a host-source whose host-part is "*" (§2.3.1), so it
-    matches a URL on any host: `https://*`, `http://*:*`, `*:8443`, `https://*/path`. A
-    scheme-source (`https:`) is a scheme, not a host: the rules name those themselves."""
+    matches a URL on any web host: `https://*`, `http://*:*`, `*:8443`, `https://*/path`. A
+    scheme-source (`https:`) is a scheme, not a host: the rules name those themselves. Nor is
+    `chrome-extension://*` such a wildcard: it matches installed extensions, not a host an
+    attacker can serve from."""
     if source.startswith("'") or (source.endswith(":") and "://" not in source):
         return False
     start = source.find("://")
+    if start >= 0 and source[:start] not in _NETWORK_SCHEMES:
+        return False
     host = source[start + 3:] if start >= 0 else source
     return host == "*" or host.startswith(("*:", "*/"))
 
