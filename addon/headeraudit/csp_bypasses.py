@@ -32,13 +32,26 @@ def known() -> tuple[Bypass, ...]:
     return tuple(out)
 
 
+@cache
+def _by_host() -> tuple[dict[str, tuple[Bypass, ...]], dict[str, tuple[Bypass, ...]]]:
+    """The entries by host, and by every ".suffix" of their host (for `*.` sources): one look-up
+    per source, however long a policy's list (a hostile one holds thousands)."""
+    exact: dict[str, list[Bypass]] = {}
+    suffixes: dict[str, list[Bypass]] = {}
+    for bypass in known():
+        exact.setdefault(bypass.host, []).append(bypass)
+        labels = bypass.host.split(".")
+        for i in range(1, len(labels)):
+            suffixes.setdefault("." + ".".join(labels[i:]), []).append(bypass)
+    return ({k: tuple(v) for k, v in exact.items()}, {k: tuple(v) for k, v in suffixes.items()})
+
+
 def matches(source: str, bypass: Bypass) -> bool:
     """Would the host-source `source` (normalised) allow a script at `bypass`'s URL?"""
     rest = source.split("://", 1)[1] if "://" in source else source
     slash = rest.find("/")
-    authority, path = (rest, "") if slash < 0 else (rest[:slash], rest[slash:])
-    host = authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
-    host = host.lower().rstrip(".")
+    path = "" if slash < 0 else rest[slash:]
+    host = _host(source)
     if host.startswith("*."):
         if not bypass.host.endswith(host[1:]):
             return False
@@ -51,12 +64,22 @@ def matches(source: str, bypass: Bypass) -> bool:
 
 def bypasses(sources: tuple[str, ...], kinds: frozenset[str], eval_allowed: bool) -> list[tuple[str, Bypass]]:
     """(source, the first known bypass it allows) for each host source of `sources` that allows one."""
+    exact, suffixes = _by_host()
     found = []
     for source in sources:
         if source.startswith("'") or "." not in source:  # keywords, nonces, schemes, "*": not a host list
             continue
-        for bypass in known():
+        host = _host(source)
+        candidates = suffixes.get(host[1:], ()) if host.startswith("*.") else exact.get(host, ())
+        for bypass in candidates:
             if bypass.kind in kinds and (eval_allowed or not bypass.needs_eval) and matches(source, bypass):
                 found.append((source, bypass))
                 break
     return found
+
+
+def _host(source: str) -> str:
+    rest = source.split("://", 1)[1] if "://" in source else source
+    authority = rest.split("/", 1)[0]
+    host = authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+    return host.lower().rstrip(".")
