@@ -28,7 +28,7 @@ Observatory departs from the specs, the specs win (README.md, "Grades"):
 from __future__ import annotations
 
 from ..facts import CSP, CSP_REPORT_ONLY, Facts
-from ..parsers.csp import Policy
+from ..parsers.csp import KNOWN_DIRECTIVES, Policy
 from .tables import NOT_OBSERVED, SIX_MONTHS, ResponseGrade, TestResult, scored
 
 BROAD = ("ftp:", "http:", "https:", "*", "http://*", "http://*.*", "https://*", "https://*.*")
@@ -72,7 +72,7 @@ def _csp(facts: Facts) -> str:
         if facts.present(CSP_REPORT_ONLY):
             return "csp-not-implemented-but-reporting-enabled"
         return "csp-not-implemented"
-    if not any(p.directives for p in policies):
+    if not any(KNOWN_DIRECTIVES.intersection(p.directives) for p in policies):  # only unknown names: nothing restricted
         return "csp-header-invalid"
 
     def allowed(directive: str, sources: tuple[str, ...]) -> bool:
