@@ -14,7 +14,7 @@ from ..model import RawLine
 
 LOWER_CASE_VERSIONS = (b"HTTP/2.0", b"HTTP/3")  # Response.is_http2, .is_http3
 HOST_MAX = 300  # bytes of a Host header looked at; a longer one is no valid host name anyway
-_HOSTS: dict[tuple[bytes, str, int, bytes, bytes], tuple[str, int | None]] = {}
+_HOSTS: dict[tuple[bytes, bytes, str, int, bytes, bytes], tuple[str, str]] = {}
 _HOSTS_MAX = 4096
 
 
@@ -38,9 +38,8 @@ class FlowView:
 def view(flow: http.HTTPFlow) -> FlowView:
     request, response = flow.request, flow.response
     assert response is not None
-    name, port = host_and_port(request)
-    scheme = client_scheme(flow)
-    return FlowView(name, site(name, port, request.scheme), scheme, request.method, request.path, response.status_code,
+    name, site_name = names(request)
+    return FlowView(name, site_name, client_scheme(flow), request.method, request.path, response.status_code,
                     response.headers.fields, flow.live, response.data.http_version in LOWER_CASE_VERSIONS,
                     response.data.timestamp_start or request.data.timestamp_start or time.time())
 
@@ -57,15 +56,15 @@ def site(host: str, port: int | None, scheme: str) -> str:
 
 
 def site_of(flow: http.HTTPFlow) -> str:
-    return site(*host_and_port(flow.request), flow.request.scheme)
+    return names(flow.request)[1]
 
 
-def host_and_port(request: http.Request) -> tuple[str, int | None]:
-    """request.pretty_host in lower case, and the port the browser named in Host/:authority
-    (None: it named none, the scheme's default; without either, the connection's port). mitmproxy computes pretty_host with IDNA checks on
-    every call (~4.5 µs, more than the rest of a repeated response's audit), so both are kept
-    per raw authority they were computed from (bounded; a Host header is looked at up to
-    HOST_MAX bytes)."""
+def names(request: http.Request) -> tuple[str, str]:
+    """(host, site): request.pretty_host in lower case, and `site` of it with the port the
+    browser named in Host/:authority (none named: the scheme's default; without either, the
+    connection's port). mitmproxy computes pretty_host with IDNA checks on every call (~4.5 µs,
+    more than the rest of a repeated response's audit), so both are kept per raw authority they
+    were computed from (bounded; a Host header is looked at up to HOST_MAX bytes)."""
     data = request.data
     raw_host = b""
     for name, value in data.headers.fields:  # a browser sends Host first
@@ -73,15 +72,17 @@ def host_and_port(request: http.Request) -> tuple[str, int | None]:
             raw_host = value
             break
     if len(raw_host) > HOST_MAX or len(data.authority) > HOST_MAX:
-        return request.pretty_host[:HOST_MAX].lower(), None  # no valid host name: its port is not looked for
-    key = (data.http_version, data.host, data.port, data.authority, raw_host)
+        host = request.pretty_host[:HOST_MAX].lower()  # no valid host name: its port is not looked for
+        return host, host
+    key = (data.http_version, data.scheme, data.host, data.port, data.authority, raw_host)
     known = _HOSTS.get(key)
     if known is None:
         if len(_HOSTS) >= _HOSTS_MAX:
             _HOSTS.clear()
         authority = request.host_header
         port = parse_authority(authority, check=False)[1] if authority else data.port
-        known = _HOSTS[key] = (request.pretty_host.lower(), port)
+        host = request.pretty_host.lower()
+        known = _HOSTS[key] = (host, site(host, port, request.scheme))
     return known
 
 
