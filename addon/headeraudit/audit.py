@@ -20,7 +20,7 @@ from .grade import GRADE_HEADERS, ResponseGrade, grade_response
 from .model import SEVERITIES, SEVERITY_RANK, Finding, FixOutcome, Outcome, RawLine, Response
 from .limits import LONG_LINE, MAX_FIELDS, MAX_HEADER_BYTES, MAX_HEADER_LINES, first_lines, within_limits
 from .rules import Ruleset
-from .text import terminal_safe
+from .text import clip_evidence, terminal_safe
 
 COMMENT_PREFIX = "headeraudit: "
 # Auditor._read's markers: a line no verdict reads; the CORS line select() looks into.
@@ -66,7 +66,7 @@ def summarise(findings: Sequence[Finding]) -> str:
     lines = [f"{COMMENT_PREFIX}{', '.join(parts)} — {', '.join(rules)}"]
     worst_first = sorted(findings, key=lambda f: -SEVERITY_RANK[f.severity])
     for finding in worst_first[:COMMENT_FINDINGS]:
-        evidence = finding.evidence if len(finding.evidence) <= COMMENT_EVIDENCE else finding.evidence[:COMMENT_EVIDENCE] + "…"
+        evidence = clip_evidence(finding.evidence, COMMENT_EVIDENCE)
         lines.append(terminal_safe(f"{FINDING_COMMENT_PREFIX}{finding.severity.upper()}] {finding.rule}: {finding.header}: {evidence}"))
     if len(findings) > COMMENT_FINDINGS:
         lines.append(f"{FINDING_COMMENT_PREFIX}…] and {len(findings) - COMMENT_FINDINGS} more (headeraudit.findings, the report)")

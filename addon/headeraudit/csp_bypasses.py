@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from .parsers.csp import HostSource, host_source
+
 
 @dataclass(frozen=True)
 class Bypass:
@@ -46,17 +48,14 @@ def _by_host() -> tuple[dict[str, tuple[Bypass, ...]], dict[str, tuple[Bypass, .
     return ({k: tuple(v) for k, v in exact.items()}, {k: tuple(v) for k, v in suffixes.items()})
 
 
-def matches(source: str, bypass: Bypass) -> bool:
-    """Would the host-source `source` (normalised) allow a script at `bypass`'s URL?"""
-    rest = source.split("://", 1)[1] if "://" in source else source
-    slash = rest.find("/")
-    path = "" if slash < 0 else rest[slash:]
-    host = _host(source)
-    if host.startswith("*."):
-        if not bypass.host.endswith(host[1:]):
+def matches(source: HostSource, bypass: Bypass) -> bool:
+    """Would the host-source `source` allow a script at `bypass`'s URL?"""
+    if source.host.startswith("*."):
+        if not bypass.host.endswith(source.host[1:]):
             return False
-    elif host != bypass.host:
+    elif source.host != bypass.host:
         return False
+    path = source.path
     if not path or path == "/":
         return True
     return bypass.path.startswith(path) if path.endswith("/") else bypass.path == path
@@ -67,19 +66,12 @@ def bypasses(sources: tuple[str, ...], kinds: frozenset[str], eval_allowed: bool
     exact, suffixes = _by_host()
     found = []
     for source in sources:
-        if source.startswith("'") or "." not in source:  # keywords, nonces, schemes, "*": not a host list
+        parts = host_source(source)
+        if parts is None or "." not in parts.host:  # "*", a bare name: no known host
             continue
-        host = _host(source)
-        candidates = suffixes.get(host[1:], ()) if host.startswith("*.") else exact.get(host, ())
+        candidates = suffixes.get(parts.host[1:], ()) if parts.host.startswith("*.") else exact.get(parts.host, ())
         for bypass in candidates:
-            if bypass.kind in kinds and (eval_allowed or not bypass.needs_eval) and matches(source, bypass):
+            if bypass.kind in kinds and (eval_allowed or not bypass.needs_eval) and matches(parts, bypass):
                 found.append((source, bypass))
                 break
     return found
-
-
-def _host(source: str) -> str:
-    rest = source.split("://", 1)[1] if "://" in source else source
-    authority = rest.split("/", 1)[0]
-    host = authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
-    return host.lower().rstrip(".")

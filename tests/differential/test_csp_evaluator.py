@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
+from peers import peer_package
 
 from auditing import assess
 from headeraudit.audit import Auditor
@@ -61,16 +59,7 @@ EXCEPTIONS: list[tuple[str, Callable[[str, dict[str, Any]], bool]]] = [
 
 
 def evaluator_dir() -> Path:
-    where = os.environ.get("HEADERAUDIT_CSP_EVALUATOR")
-    found = Path(where) if where else None
-    if found is None or not (found / "dist" / "evaluator.js").exists() or shutil.which("node") is None:
-        message = f"csp_evaluator@{VERSION} and node are needed (see this module's docstring)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; .ci/run installs them", pytrace=False)
-        pytest.skip(message)
-    version = json.loads((found / "package.json").read_text())["version"]
-    assert version == VERSION, f"csp_evaluator {version} found, the oracle is {VERSION}"
-    return found
+    return peer_package("HEADERAUDIT_CSP_EVALUATOR", "csp_evaluator", VERSION, "dist/evaluator.js")
 
 
 def generated() -> list[str]:

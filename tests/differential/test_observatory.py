@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
+from peers import peer_package
 
 from auditing import assess
 from headeraudit.audit import Auditor
@@ -86,16 +84,7 @@ DEPARTURES: list[tuple[str, Callable[[str, str, str, Headers], bool]]] = [
 
 
 def observatory_dir() -> Path:
-    where = os.environ.get("HEADERAUDIT_OBSERVATORY")
-    found = Path(where) if where else None
-    if found is None or not (found / "src" / "analyzer").is_dir() or shutil.which("node") is None:
-        message = f"@mdn/mdn-http-observatory@{VERSION} and node are needed (see this module's docstring)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; .ci/run installs them", pytrace=False)
-        pytest.skip(message)
-    version = json.loads((found / "package.json").read_text())["version"]
-    assert version == VERSION, f"the Observatory {version} found, the oracle is {VERSION}"
-    return found
+    return peer_package("HEADERAUDIT_OBSERVATORY", "@mdn/mdn-http-observatory", VERSION, "src/analyzer")
 
 
 def corpus() -> list[Headers]:

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..csp_bypasses import bypasses
-from ..parsers.csp import SOURCE_LIST_DIRECTIVES, Policy, scheme_of, source_scheme
+from ..parsers.csp import SOURCE_LIST_DIRECTIVES, Policy, host_source, scheme_of, source_scheme
 from ..text import clip_evidence
 from .base import Check, Violation
 from .spec import SpecError, expect_bool, expect_keys, expect_mapping, str_list
 
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:")
-_IP_SOURCE = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?\d{1,3}(?:\.\d{1,3}){3}(?::(?:\d+|\*))?(?:/.*)?", re.I)
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 
 
 @dataclass
@@ -69,26 +69,24 @@ _BYPASS_NAMES = {"jsonp": "JSONP endpoints", "angular": "AngularJS", "flash": "F
 
 def _allowlist_bypasses(facts, policies: Sequence[Policy], name: str) -> list[Violation]:
     """Sources of a policy's effective script-src / object-src on a known bypass host. Only when
-    every policy lets the bypass through (each enforced, CSP3 §2.2.2): another policy without
-    such a source, or 'strict-dynamic' (which voids host sources, §8.2), blocks it."""
+    every policy lets a bypass through (each enforced, CSP3 §2.2.2): another policy without such
+    a source, or 'strict-dynamic' (which voids host sources, §8.2), blocks it. Shown: the first
+    policy's."""
     out: list[Violation] = []
+    eval_allowed = facts.csp_allows("script-src", "'unsafe-eval'", name)
     for directive, kinds in _BYPASS_KINDS.items():
-        found: dict[str, list[tuple[str, Any]]] = {}
+        per_policy = []
         for policy in policies:
             sources = policy.effective_sources(directive)
             if sources is None or (directive == "script-src" and sources.strict_dynamic):
-                found = {}
                 break
-            tokens = policy.effective(directive) or ()
-            hits = bypasses(tokens, kinds, facts.csp_allows(directive, "'unsafe-eval'", name))
+            hits = bypasses(policy.effective(directive) or (), kinds, eval_allowed)
             if not hits:
-                found = {}
                 break
-            if not found:
-                found = {policy.raw: hits}
-        for hits in found.values():
+            per_policy.append(hits)
+        else:  # (every policy has hits; the check runs only on a header with policies)
             shown = _governing(policies, directive) or directive
-            for source, bypass in hits:
+            for source, bypass in per_policy[0]:
                 what = _BYPASS_NAMES[bypass.kind]
                 out.append((f"{shown}: {source}", f"{source} serves {what} ({bypass.host}{bypass.path}) that run any script"))
     return out
@@ -102,7 +100,7 @@ def _source_shapes(policies: Sequence[Policy], min_nonce: int, ip_sources: bool)
             for token in tokens:
                 if min_nonce and token.startswith("'nonce-") and len(token) - 8 < min_nonce:
                     out.append((f"{directive}: {clip_evidence(token, 60)}", f"a nonce shorter than {min_nonce} characters can be guessed"))
-                elif ip_sources and _IP_SOURCE.fullmatch(token):
+                elif ip_sources and (parts := host_source(token)) is not None and _IPV4.fullmatch(parts.host):
                     out.append((f"{directive}: {clip_evidence(token, 60)}",
                                 "an IP address source: CSP host sources match domain names, so browsers may not match it"))
     return out

@@ -153,7 +153,7 @@ class TestResult:
     @property
     def modifier(self) -> int:
         """What the result adds to the score: nothing for a test the Observatory does not score."""
-        return 0 if self.test in UNSCORED else RESULTS[self.test][self.result][0]
+        return 0 if self.test in UNSCORED else self.weight
 
     @property
     def passed(self) -> bool:

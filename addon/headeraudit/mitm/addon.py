@@ -31,6 +31,7 @@ from .endpoints import ANSWERED, CSP_REPORT_MAX_BYTES, Endpoints
 from .memo import Memo
 from .progress import Progress, for_saved_traffic
 from .sink import ReportSink
+from .watched import WatchedFiles
 from .settings import OPTION_NAMES, OPTIONS, REPORT_PAGE_HOST, Settings, check_report_path, compile_filter, parse_settings, unparsable_bools
 
 logger = logging.getLogger("headeraudit")
@@ -40,9 +41,6 @@ WATCH_INTERVAL = 1.0
 MAX_INTERNAL_ERRORS_LOGGED = 50
 
 OnDone = Callable[[gate.Verdict, dict[str, Any]], None]
-# How the watcher tells a file changed: an edit in place moves mtime (and usually size), an
-# editor's save-by-rename or a new file at the path changes the inode. None: the path is missing.
-Signature = tuple[int, int, int]  # (st_mtime_ns, st_size, st_ino)
 
 
 class HeaderAudit:
@@ -59,7 +57,7 @@ class HeaderAudit:
         self.endpoints: Endpoints | None = None
         self.store = FindingStore()
         self._watch_task: asyncio.Task | None = None
-        self._watched: dict[str, Signature | None] = {}  # path -> its signature when last read (or tried)
+        self._watched = WatchedFiles()
         self._last_reload_error: str | None = None
         self._start_error: str | None = None  # logged, the addon not configured: mitmproxy exits
         self._internal_errors: set[str] = set()
@@ -131,9 +129,7 @@ class HeaderAudit:
         self._hook("http_connect", settings.report_page)  # the report page over https
         self._hook("tls_clienthello", settings.report_page)
         if new:  # (options changed around the same ruleset: what is watched, a failed reload's files too, stays)
-            seen = seen or {}
-            self._watched = {path: _signature_of(seen[path]) if path in seen else _signature(path)
-                             for path in ruleset.files}
+            self._watched.loaded(ruleset.files, seen or {})
             self._last_reload_error = None
 
     def _hook(self, name: str, on: bool) -> None:
@@ -256,14 +252,11 @@ class HeaderAudit:
         return terminal_safe(f"headeraudit: {rules}, {mode}{page}")
 
     async def _watch(self) -> None:
-        """mitmproxy reloads scripts, not our data files: poll the rules file(s) ourselves.
-        Watched: the files of the active ruleset and, after a failed reload, those of the failed
-        attempt; a reload is tried only when one of them changes, so a broken state costs one
-        read and one error line."""
+        """Poll the rules file(s) (see watched.py)."""
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
             try:
-                if any(_signature(path) != seen for path, seen in self._watched.items()):
+                if self._watched.changed():
                     self.reload_rules(trigger="changed")
             except Exception as exc:  # never let the watcher die
                 logger.error(f"headeraudit: rules watcher failed: {exc}")
@@ -288,14 +281,7 @@ class HeaderAudit:
         return True
 
     def _watch_failed(self, seen: dict[str, os.stat_result], failed: str | None) -> None:
-        """Watch the active ruleset's files as they are now, and the failed attempt's files as
-        they were before it read them: a file it newly named in `extends` counts, and so does the
-        file that failed (a FIFO, /dev/zero, a file too large, one that does not exist yet)."""
-        watched = {path: _signature(path) for path in (self.ruleset.files if self.ruleset else ())}
-        watched.update((path, _signature_of(info)) for path, info in seen.items())
-        if failed is not None and failed not in seen:  # its stat failed: watch for it to appear
-            watched[failed] = _signature(failed)
-        self._watched = watched
+        self._watched.failed(self.ruleset.files if self.ruleset else (), seen, failed)
 
     def done(self) -> None:
         if self._watch_task is not None:
@@ -391,13 +377,3 @@ class HeaderAudit:
             for e in entries
         )
 
-
-def _signature(path: str) -> Signature | None:
-    try:
-        return _signature_of(os.stat(path))
-    except OSError:
-        return None
-
-
-def _signature_of(info: os.stat_result) -> Signature:
-    return (info.st_mtime_ns, info.st_size, info.st_ino)

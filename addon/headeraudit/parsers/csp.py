@@ -15,7 +15,8 @@ from typing import NamedTuple
 from ._text import as_lines, ascii_lower, shown
 from .problems import Problem
 
-__all__ = ["FALLBACKS", "Policy", "Sources", "allows", "matches_any_host", "parse_csp", "scheme_of"]
+__all__ = ["FALLBACKS", "HostSource", "Policy", "Sources", "allows", "host_source", "matches_any_host", "parse_csp",
+           "scheme_of"]
 
 # Infra "ASCII whitespace": TAB, LF, FF, CR, SPACE. Not str.split(): that also splits on VT,
 # \x1c-\x1f and Unicode spaces, which browsers keep inside the token.
@@ -30,8 +31,8 @@ _SCHEME_SOURCE = re.compile(_SCHEME + ":")
 _HOST_SOURCE = re.compile(
     rf"(?:({_SCHEME})://)?"  # scheme-part "://"
     r"(\*|(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?)"  # host-part
-    r"(?::(?:[0-9]+|\*))?"  # port-part
-    r"(?:/[A-Za-z0-9\-._~%!$&'()*+=:@/]*)?"  # path-part: path-absolute without ";" and ","
+    r"(?::([0-9]+|\*))?"  # port-part
+    r"(/[A-Za-z0-9\-._~%!$&'()*+=:@/]*)?"  # path-part: path-absolute without ";" and ","
 )
 # nonce-source / hash-source: base64-value = 1*( ALPHA / DIGIT / "+" / "/" / "-" / "_" )*2( "=" )
 _NONCE_HASH = re.compile(r"'(nonce|sha256|sha384|sha512)-([A-Za-z0-9+/_-]+={0,2})'", re.I)
@@ -150,22 +151,38 @@ class Sources(NamedTuple):
     any_host: tuple[str, ...] = ()  # the sources that match every host: "*", "https://*", "*:443", …
 
 
-_NETWORK_SCHEMES = ("http", "https", "ws", "wss")
+class HostSource(NamedTuple):
+    """A host-source expression's parts (§2.3.1): scheme and port None when not given, the host
+    in lower case without a trailing dot, the path "" when not given."""
+
+    scheme: str | None
+    host: str
+    port: str | None
+    path: str
+
+
+def host_source(source: str) -> HostSource | None:
+    """The parts of a host-source, or None for any other expression (keyword, nonce, scheme)."""
+    if source.startswith("'"):
+        return None
+    m = _HOST_SOURCE.fullmatch(source)
+    if m is None:
+        return None
+    scheme, host, port, path = m.groups()
+    return HostSource(None if scheme is None else ascii_lower(scheme), ascii_lower(host).rstrip("."), port, path or "")
+
+
+_NETWORK_SCHEMES = (None, "http", "https", "ws", "wss")
 
 
 def matches_any_host(source: str) -> bool:
-    """`source` (normalised) is "*" or a host-source whose host-part is "*" (§2.3.1), so it
-    matches a URL on any web host: `https://*`, `http://*:*`, `*:8443`, `https://*/path`. A
-    scheme-source (`https:`) is a scheme, not a host: the rules name those themselves. Nor is
+    """`source` is "*" or a host-source whose host-part is "*" (§2.3.1), so it matches a URL on
+    any web host: `https://*`, `http://*:*`, `*:8443`, `https://*/path`. A scheme-source
+    (`https:`) is a scheme, not a host: the rules name those themselves. Nor is
     `chrome-extension://*` such a wildcard: it matches installed extensions, not a host an
     attacker can serve from."""
-    if source.startswith("'") or (source.endswith(":") and "://" not in source):
-        return False
-    start = source.find("://")
-    if start >= 0 and source[:start] not in _NETWORK_SCHEMES:
-        return False
-    host = source[start + 3:] if start >= 0 else source
-    return host == "*" or host.startswith(("*:", "*/"))
+    parts = host_source(source)
+    return parts is not None and parts.host == "*" and parts.scheme in _NETWORK_SCHEMES
 
 
 @dataclass(frozen=True, slots=True)
