@@ -10,7 +10,7 @@ from importlib import resources
 import jsonschema
 import pytest
 from headeraudit.model import SEVERITIES
-from headeraudit.report import RENDERERS, renderer_for
+from headeraudit.report import RENDERERS, render_csp_rules, renderer_for
 from headeraudit.report._common import is_web_url, printable
 from headeraudit.report.html import render_html
 from headeraudit.report.json_report import render_json
@@ -149,10 +149,10 @@ def test_is_web_url(url, is_link):
 
 def test_renderers_by_extension():
     assert RENDERERS == {".json": render_json, ".html": render_html, ".sarif": render_sarif, ".xml": render_junit,
-                         ".md": render_markdown}
+                         ".md": render_markdown, ".yaml": render_csp_rules}
     assert renderer_for("out/report.SARIF") is render_sarif
     assert renderer_for("report.sarif.json") is render_json
-    with pytest.raises(ValueError, match=r"'\.txt'.*\.json, \.html, \.sarif, \.xml, \.md"):
+    with pytest.raises(ValueError, match=r"'\.txt'.*\.json, \.html, \.sarif, \.xml, \.md, \.yaml"):
         renderer_for("report.txt")
     with pytest.raises(ValueError, match="no extension"):
         renderer_for("report")
@@ -167,4 +167,4 @@ def test_report_package_imports_without_mitmproxy():
         "import headeraudit.report as r; print(sorted(r.RENDERERS))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['.html', '.json', '.md', '.sarif', '.xml']"
+    assert out.stdout.strip() == "['.html', '.json', '.md', '.sarif', '.xml', '.yaml']"

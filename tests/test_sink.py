@@ -13,7 +13,7 @@ from headeraudit.mitm.sink import MAX_PENDING, ReportSink
 
 async def started(cap: int = 1000) -> tuple[ReportSink, list[tuple[str, bytes]]]:
     got: list[tuple[str, bytes]] = []
-    sink = ReportSink(lambda host, body: got.append((host, body)), cap)
+    sink = ReportSink(lambda host, body, learning: got.append((host, body)), cap)
     sink.start()
     for _ in range(100):
         if sink.port is not None:
@@ -100,7 +100,7 @@ async def test_tokens_never_answered_are_bounded():
 
 
 async def test_no_redirect_before_the_sink_listens():
-    sink = ReportSink(lambda host, body: None, 10)
+    sink = ReportSink(lambda host, body, learning: None, 10)
     flow = report_flow()
     assert not sink.redirect(flow, "a.example")
     assert flow.request.host == "www.example.com"

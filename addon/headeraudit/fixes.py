@@ -178,7 +178,7 @@ class Fixer:
     def _preview_csp(self, sets: dict[str, tuple[str, str, str]], scheme: str) -> None:
         _, policy, rule_id = sets.pop(CSP)
         endpoint = self.csp_report_endpoint
-        preview = f"{with_report_sample(policy).rstrip('; ')}; report-uri {endpoint}"
+        preview = f"{with_report_sample(without_reporting(policy)).rstrip('; ')}; report-uri {endpoint}"
         if scheme == "https":
             # Chromium ignores Reporting-Endpoints on non-secure responses and, when a
             # policy names report-to, ignores report-uri: on http, report-uri alone.
@@ -190,6 +190,13 @@ class Fixer:
 # The directives whose violation reports carry a sample of the blocked code with 'report-sample'
 # (CSP3 §2.3.1, §5.3): script and style, or default-src when it governs them.
 _SAMPLED = ("script-src", "script-src-elem", "script-src-attr", "style-src", "style-src-elem", "style-src-attr")
+
+
+def without_reporting(policy: str) -> str:
+    """The policy without its report-uri and report-to (a learned proposal's fix value names the
+    proxy's path already): the preview names its own, and a repeated directive is ignored."""
+    kept = [d.strip() for d in policy.split(";") if d.strip() and d.split(None, 1)[0].lower() not in ("report-uri", "report-to")]
+    return "; ".join(kept)
 
 
 def with_report_sample(policy: str) -> str:

@@ -19,6 +19,8 @@ from mitmproxy import command, ctx, exceptions, http, tls
 
 from .. import gate
 from ..audit import Auditor
+from ..csp_learning import CspLearner, Proposal, judge_policy, propose, proposals_section, reports_to, rules_snippet
+from ..csp_learning.proposal import csp_fix_rules
 from ..model import SEVERITIES, Finding
 from ..report import renderer_for
 from ..report.json_report import build_report, write_atomically
@@ -28,11 +30,13 @@ from ..store import FindingStore
 from ..text import terminal_safe
 from . import annotate, flows
 from .endpoints import ANSWERED, CSP_REPORT_MAX_BYTES, Endpoints
+from .learning import Learning
 from .memo import Memo
 from .progress import Progress, for_saved_traffic
 from .sink import ReportSink
 from .watched import WatchedFiles
-from .settings import OPTION_NAMES, OPTIONS, REPORT_PAGE_HOST, Settings, check_report_path, compile_filter, parse_settings, unparsable_bools
+from .settings import (CSP_REPORT_PATH, OPTION_NAMES, OPTIONS, REPORT_PAGE_HOST, Settings, check_report_path, compile_filter,
+                       host_globs, parse_settings, unparsable_bools)
 
 logger = logging.getLogger("headeraudit")
 
@@ -67,6 +71,9 @@ class HeaderAudit:
         self._filtered_out = 0  # responses headeraudit_filter left out, for the warning at the end
         self._progress: Progress | None = None  # reading saved traffic on a terminal
         self._log_each = True  # settings.log == "each", read per new finding
+        self.learner = CspLearner()  # kept across reloads and option changes; headeraudit.csp_learn.reset forgets
+        self._learning = Learning(self.learner)
+        self._learned_globs: tuple[str, ...] = ()  # the last globs learned, for csp_learn.start without any
 
     # ------------------------------------------------------------------ options
 
@@ -112,14 +119,19 @@ class HeaderAudit:
         self.auditor = Auditor(ruleset, settings.auditing(), self.auditor.memory if self.auditor else None)
         self.memo = Memo(self.auditor)
         self.ruleset = ruleset
-        csp_reports = settings.csp_report_endpoint is not None
+        self.learner.globs = settings.csp_learn
+        if settings.csp_learn:
+            self._learned_globs = settings.csp_learn
+        # The reserved path is answered while something sends reports to it: the CSP preview,
+        # the learning policy, or a fix of the rules (a learned proposal's reports there).
+        csp_reports = settings.csp_report_endpoint is not None or bool(settings.csp_learn) or reports_to(ruleset, CSP_REPORT_PATH)
         self.endpoints = None
         if csp_reports and self._sink is None:
             self._sink = ReportSink(self._sink_report, CSP_REPORT_MAX_BYTES)
             self._start_sink()
         if settings.report_page or csp_reports:
             self.endpoints = Endpoints(settings.report_page, csp_reports, self.build_report, self.store.record_csp_report,
-                                       self._internal_error, self._sink if csp_reports else None)
+                                       self._internal_error, self._sink if csp_reports else None, self.learner.report)
         # mitmproxy looks each hook up on every event and skips one that is None (a hook that does
         # nothing costs ~14 k instructions a request): `request` is needed only while the proxy
         # answers requests itself, `requestheaders` only to keep CSP reports from being streamed
@@ -128,6 +140,7 @@ class HeaderAudit:
         self._hook("requestheaders", csp_reports)
         self._hook("http_connect", settings.report_page)  # the report page over https
         self._hook("tls_clienthello", settings.report_page)
+        self._hook("response", bool(settings.csp_learn))  # bodies are read only while learning
         if new:  # (options changed around the same ruleset: what is watched, a failed reload's files too, stays)
             self._watched.loaded(ruleset.files, seen or {})
             self._last_reload_error = None
@@ -146,10 +159,10 @@ class HeaderAudit:
         assert self._sink is not None
         self._sink.start()
 
-    def _sink_report(self, host: str, body: bytes) -> None:
+    def _sink_report(self, host: str, body: bytes, learning: bool) -> None:
         if self.endpoints is not None and self.endpoints.csp_reports:
             try:
-                self.endpoints.count_csp_reports(host, body)
+                self.endpoints.count_csp_reports(host, body, learning)
             except Exception as exc:  # contained like any other
                 logger.warning(terminal_safe(f"headeraudit: a CSP report from {host[:200]} could not be counted: {exc}"))
 
@@ -179,10 +192,24 @@ class HeaderAudit:
             self._progress.tick(len(self.store.entries))
         if self.flow_filter is not None and not self.flow_filter(flow):
             self._filtered_out += 1
+        else:
+            try:
+                self._audit(flow)
+            except Exception as exc:  # contained per flow: the response passes unchanged
+                self._internal_error(flow, exc)
+        if self.learner.globs:  # after the audit: a fix rewrites the header lines it was given
+            try:
+                self._learning.inject(flow, flow.response.data.http_version in flows.LOWER_CASE_VERSIONS)
+            except Exception as exc:
+                self._internal_error(flow, exc)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        """While learning: what the exchange shows, and a learned document's body."""
+        if flow.response is None or flow.metadata.get(ANSWERED) or not self.learner.globs:
             return
         try:
-            self._audit(flow)
-        except Exception as exc:  # contained per flow: the response passes unchanged
+            self._learning.observe(flow)
+        except Exception as exc:  # contained like the audit
             self._internal_error(flow, exc)
 
     def _audit(self, flow: http.HTTPFlow) -> None:
@@ -249,7 +276,8 @@ class HeaderAudit:
         rules = f"{count} rule{'' if count == 1 else 's'} from {ruleset.path}" + ("" if settings.rules else " (the bundled rules)")
         mode = f"{settings.mode} mode" + (" with the CSP preview" if settings.csp_report_endpoint else "")
         page = f"; live report at http://{REPORT_PAGE_HOST}/ (or https://)" if settings.report_page and listening else ""
-        return terminal_safe(f"headeraudit: {rules}, {mode}{page}")
+        learning = f"; learning the CSP of {', '.join(settings.csp_learn)}" if settings.csp_learn else ""
+        return terminal_safe(f"headeraudit: {rules}, {mode}{learning}{page}")
 
     async def _watch(self) -> None:
         """Poll the rules file(s) (see watched.py)."""
@@ -317,7 +345,18 @@ class HeaderAudit:
                 logger.log(level, "headeraudit: mitmdump's exit status does not reflect the gate; run `headeraudit` instead for exit status 3")
 
     def build_report(self) -> dict[str, Any]:
-        return build_report(self.store, self.ruleset, self.settings.mode if self.settings else "audit", time.time())
+        return build_report(self.store, self.ruleset, self.settings.mode if self.settings else "audit", time.time(),
+                            proposals_section(self.csp_proposals(), self.ruleset, CSP_REPORT_PATH))
+
+    def csp_proposals(self, host: str | None = None) -> list[Proposal]:
+        """The proposal of each learned host (or of `host`), judged by the active rules."""
+        ruleset = self.ruleset
+        proposals = []
+        for name, learning in sorted(self.learner.hosts.items()):
+            if host is None or name == host:
+                judge = (lambda policy, scheme, name=name: judge_policy(ruleset, policy, scheme, name)) if ruleset else None
+                proposals.append(propose(name, learning, judge))
+        return proposals
 
     def write_reports(self, paths: Sequence[str], report: dict[str, Any] | None = None) -> list[str]:
         written = []
@@ -377,3 +416,57 @@ class HeaderAudit:
             for e in entries
         )
 
+
+    @command.command("headeraudit.csp_learn.start")
+    def csp_learn_start_command(self, *hosts: str) -> str:
+        """Learn the CSP of the hosts matching these globs (headeraudit_csp_learn); without any,
+        of the hosts learned last."""
+        try:
+            globs = host_globs(hosts) if hosts else self._learned_globs
+        except ValueError as exc:
+            raise exceptions.CommandError(str(exc)) from None
+        if not globs:
+            raise exceptions.CommandError("give the hosts to learn, e.g. headeraudit.csp_learn.start shop.example")
+        ctx.options.update(headeraudit_csp_learn=list(globs))
+        return f"learning the CSP of {', '.join(globs)}"
+
+    @command.command("headeraudit.csp_learn.stop")
+    def csp_learn_stop_command(self) -> str:
+        """Stop learning (headeraudit_csp_learn emptied); what was learned is kept."""
+        ctx.options.update(headeraudit_csp_learn=[])
+        return f"learning stopped; proposals kept for {len(self.learner.hosts)} host(s)"
+
+    @command.command("headeraudit.csp_learn.reset")
+    def csp_learn_reset_command(self, host: str = "") -> str:
+        """Forget what was learned, of every host or of `host`."""
+        forgotten = self.learner.reset(host.strip().lower() or None)
+        return f"forgot what was learned of {forgotten} host(s)"
+
+    @command.command("headeraudit.csp_proposal")
+    def csp_proposal_command(self, host: str = "") -> str:
+        """The CSP proposed for each learned host (or `host`), why, and a rules file enforcing it."""
+        proposals = self.csp_proposals(host.strip().lower() or None)
+        if not proposals:
+            known = ", ".join(sorted(self.learner.hosts)) or "none"
+            raise exceptions.CommandError(f"no CSP learned for {host or 'any host'} (learned: {known}); "
+                                          f"set headeraudit_csp_learn or run headeraudit.csp_learn.start HOST")
+        parts = [render_proposal(p) for p in proposals]
+        csp_rules = csp_fix_rules(self.ruleset) if self.ruleset else []
+        parts.append(rules_snippet(proposals, csp_rules, CSP_REPORT_PATH))
+        return terminal_safe_lines("\n".join(parts))
+
+
+def render_proposal(proposal: Proposal) -> str:
+    lines = [f"# {proposal.host}: {proposal.documents} documents ({proposal.bodies} read), {proposal.requests} requests, "
+             f"{proposal.reports} reports", f"Content-Security-Policy: {proposal.policy}"]
+    lines.append(f"strict: {proposal.strict}" if proposal.strict else "strict: none")
+    lines.append(f"  ({proposal.strict_reason})")
+    for note in proposal.notes:
+        lines.append(f"note: {note.source}" + (f" — e.g. {note.why[0]}" if note.why else ""))
+    for finding in (*proposal.findings, *proposal.strict_findings):
+        lines.append(f"finding: {finding}")
+    return "\n".join(lines)
+
+
+def terminal_safe_lines(text: str) -> str:
+    return "\n".join(terminal_safe(line) for line in text.split("\n"))

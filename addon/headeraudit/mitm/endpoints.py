@@ -34,6 +34,7 @@ from ..report.html import PAGE_CSP, render_html
 from ..store import CspReport
 from ..text import terminal_safe
 from . import flows
+from .learning import is_learning_report
 from .settings import CSP_REPORT_PATH, REPORT_PAGE_HOST
 from .sink import ReportSink
 
@@ -59,7 +60,7 @@ REPORT_PAGE_HEADERS = {
 }
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8", ".json": "application/json", ".sarif": "application/sarif+json",
-    ".xml": "application/xml", ".md": "text/markdown; charset=utf-8",
+    ".xml": "application/xml", ".md": "text/markdown; charset=utf-8", ".yaml": "application/yaml; charset=utf-8",
 }
 
 
@@ -68,12 +69,13 @@ class Endpoints:
 
     def __init__(self, report_page: bool, csp_reports: bool, build_report: Callable[[], dict[str, Any]],
                  record_csp_report: Callable[[CspReport], bool], on_error: Callable[[http.HTTPFlow, Exception], None],
-                 sink: ReportSink | None = None) -> None:
+                 sink: ReportSink | None = None, learn_report: Callable[[CspReport], None] | None = None) -> None:
         """`sink`: where a CSP report goes whose body mitmproxy streams (sink.py); without one,
-        such a report is refused."""
+        such a report is refused. `learn_report`: given every report while learning (reports to
+        the learning path, learning.py, only teach the learner; others are counted too)."""
         self.report_page, self.csp_reports = report_page, csp_reports
         self.build_report, self.record_csp_report, self.on_error = build_report, record_csp_report, on_error
-        self.sink = sink
+        self.sink, self.learn_report = sink, learn_report
         self.clock: Callable[[], float] = time.monotonic
         self._rendered: dict[str, tuple[float, bytes]] = {}  # format -> (clock(), body), see REPORT_PAGE_REFRESH
         self._refusal_logged = False
@@ -115,7 +117,7 @@ class Endpoints:
         limit = stream_threshold()
         oversized = csp and size is not None and size > CSP_REPORT_MAX_BYTES
         if limit is not None and (size is None or size > limit):
-            if csp and not oversized and self.sink is not None and self.sink.redirect(flow, flows.site_of(flow)):
+            if csp and not oversized and self.sink is not None and self.sink.redirect(flow, flows.site_of(flow), is_learning_report(request)):
                 flow.metadata[ANSWERED] = True  # answered by the sink; the body streams there
                 return
             self._refuse(flow, f"its body ({'of unknown size' if size is None else human.pretty_size(size)}) may exceed "
@@ -161,12 +163,15 @@ class Endpoints:
                 self.on_error(flow, exc)
 
     def _count_csp_reports(self, flow: http.HTTPFlow) -> None:
-        self.count_csp_reports(flows.site_of(flow), flow.request.raw_content or b"")
+        self.count_csp_reports(flows.site_of(flow), flow.request.raw_content or b"", is_learning_report(flow.request))
 
-    def count_csp_reports(self, host: str, body: bytes) -> None:
-        """Count the reports of one request body sent on `host`'s reserved path; log new ones."""
+    def count_csp_reports(self, host: str, body: bytes, learning: bool = False) -> None:
+        """Count the reports of one request body sent on `host`'s reserved path; log new ones.
+        `learning`: sent by the learning policy: given to the learner only."""
         for report in parse_csp_reports(body, host):
-            if self.record_csp_report(report):
+            if self.learn_report is not None:
+                self.learn_report(report)
+            if not learning and self.record_csp_report(report):
                 sample = f" (sample: {report.sample})" if report.sample else ""
                 logger.warning(terminal_safe(
                     f"headeraudit CSP report {host}: {report.directive} blocked {report.blocked_uri or '(none)'} "

@@ -62,6 +62,11 @@ OPTIONS: tuple[Option, ...] = (
            f"Answer http:// and https://{REPORT_PAGE_HOST}/ with the live HTML report (like mitm.it); never forwarded upstream."),
     Option("headeraudit_min_severity", str, "info",
            "Ignore findings below this severity: info, low, medium, high, critical.", SEVERITIES),
+    Option("headeraudit_csp_learn", Sequence[str], [],
+           "Learn a Content-Security-Policy for the hosts matching these globs (e.g. shop.example, *.example.com): "
+           "their documents get a deny-all report-only policy, and their requests, HTML and violation reports make "
+           "the proposal shown by headeraudit.csp_proposal and in the reports (a .yaml report is a rules file "
+           "enforcing it). Empty: off. Commands: headeraudit.csp_learn.start/stop/reset."),
     Option("headeraudit_log", str, "each",
            "each: log each finding once, when a host first shows it. summary: log only the summary when mitmproxy "
            "exits (each finding at debug level: --set termlog_verbosity=debug), for CI runs over much traffic.",
@@ -84,6 +89,7 @@ class Settings:
     report_page: bool
     min_severity: str
     log: str
+    csp_learn: tuple[str, ...] = ()  # lower-case host globs; empty: not learning
 
     @property
     def fix(self) -> bool:
@@ -119,7 +125,21 @@ def parse_settings(options: Mapping[str, Any]) -> Settings:
         report_page=options["headeraudit_report_page"],
         min_severity=parsed("headeraudit_min_severity", parse_severity),
         log=parsed("headeraudit_log", lambda v: choice(v, LOG_MODES)),
+        csp_learn=parsed("headeraudit_csp_learn", host_globs),
     )
+
+
+def host_globs(values: Sequence[str]) -> tuple[str, ...]:
+    """Host name globs as `when: host` takes them: no scheme, port or path."""
+    globs = []
+    for value in values:
+        glob = value.strip().lower()
+        if not glob:
+            continue
+        if any(c in glob for c in "/: \t") or glob.startswith("."):
+            raise ValueError(f"{value!r} is not a host glob (e.g. shop.example or *.example.com: no scheme, port or path)")
+        globs.append(glob)
+    return tuple(dict.fromkeys(globs))
 
 
 def choice(value: str, choices: Sequence[str]) -> str:

@@ -27,12 +27,13 @@ ORIGINAL = "headeraudit_sink_original"  # flow.metadata: (scheme, host, port, pa
 
 
 class ReportSink:
-    def __init__(self, on_report: Callable[[str, bytes], None], max_body: int) -> None:
-        """`on_report(host, body)`: count a report sent on `host`'s reserved path."""
+    def __init__(self, on_report: Callable[[str, bytes, bool], None], max_body: int) -> None:
+        """`on_report(host, body, learning)`: count a report sent on `host`'s reserved path
+        (`learning`: the path of the CSP learning policy's reports)."""
         self.on_report, self.max_body = on_report, max_body
         self.port: int | None = None  # None until the listener is up
         self._server: asyncio.base_events.Server | None = None
-        self._pending: OrderedDict[str, str] = OrderedDict()  # token -> host of the report
+        self._pending: OrderedDict[str, tuple[str, bool]] = OrderedDict()  # token -> (host, learning) of the report
         self._starting: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -55,12 +56,12 @@ class ReportSink:
         self._server = self._starting = None
         self.port = None
 
-    def redirect(self, flow: http.HTTPFlow, host: str) -> bool:
+    def redirect(self, flow: http.HTTPFlow, host: str, learning: bool = False) -> bool:
         """Send this flow's request to the sink; False when the sink is not listening."""
         if self.port is None:
             return False
         token = secrets.token_urlsafe(16)
-        self._pending[token] = host
+        self._pending[token] = (host, learning)
         while len(self._pending) > MAX_PENDING:
             self._pending.popitem(last=False)
         request = flow.request
@@ -102,8 +103,8 @@ class ReportSink:
         parts = request_line.split(" ")
         if len(parts) != 3 or parts[0] != "POST":
             return 404
-        host = self._pending.pop(parts[1].lstrip("/"), None)
-        if host is None:
+        issued = self._pending.pop(parts[1].lstrip("/"), None)
+        if issued is None:
             return 404
         headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines if line)}
         if "chunked" in headers.get("transfer-encoding", "").lower():
@@ -115,7 +116,7 @@ class ReportSink:
             body = await reader.readexactly(length)
         if body is None:
             return 413
-        self.on_report(host, body)
+        self.on_report(issued[0], body, issued[1])
         return 204
 
     async def _read_chunked(self, reader: asyncio.StreamReader) -> bytes | None:

@@ -2,7 +2,7 @@
 
 The report file's extension picks the format: `.json` (the schema'd report), `.html`
 (a self-contained page), `.sarif` (SARIF 2.1.0 for code scanning), `.xml` (JUnit for CI
-dashboards), `.md` (a pull-request comment). `summary.render_summary` is the terminal
+dashboards), `.md` (a pull-request comment), `.yaml` (a rules file enforcing the learned CSPs). `summary.render_summary` is the terminal
 summary, not a file format. Nothing here imports mitmproxy.
 """
 
@@ -18,6 +18,15 @@ from .junit import render_junit
 from .markdown import render_markdown
 from .sarif import render_sarif
 
+
+def render_csp_rules(report: dict[str, Any]) -> bytes:
+    """The rules file of the learned CSP proposals (csp_learning.rules_snippet), as the report
+    holds it: fix mode with it as headeraudit_rules enforces them."""
+    section = report.get("csp_proposals") or {}
+    text = section.get("rules_snippet") if isinstance(section, dict) else None
+    return (text or "# headeraudit: no Content-Security-Policy was learned (headeraudit_csp_learn)\nversion: 1\nextends: default\n").encode("utf-8", "backslashreplace")
+
+
 Renderer = Callable[[dict[str, Any]], bytes]
 
 RENDERERS: dict[str, Renderer] = {
@@ -26,6 +35,7 @@ RENDERERS: dict[str, Renderer] = {
     ".sarif": render_sarif,
     ".xml": render_junit,
     ".md": render_markdown,
+    ".yaml": render_csp_rules,
 }
 
 

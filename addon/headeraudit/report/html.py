@@ -310,6 +310,47 @@ def _csp_reports(report: dict[str, Any]) -> list[str]:
     return out
 
 
+def _csp_proposals(report: dict[str, Any]) -> list[str]:
+    """Each learned host's proposal: both forms, why each source is there, what neither allows,
+    and the rules file that enforces them all. Every value is from the network: escaped."""
+    section = as_dict(report.get("csp_proposals"))
+    hosts = [as_dict(h) for h in as_list(section.get("hosts"))]
+    if not hosts:
+        return []
+    out = ['<section id="csp-proposals"><h2>Learned Content-Security-Policies</h2>']
+    for entry in hosts:
+        seen = as_dict(entry.get("seen"))
+        strict = as_dict(entry.get("strict"))
+        out.append(f'<h3>{_t(entry.get("host"))}</h3>')
+        out.append(f'<p>{as_int(seen.get("documents"))} documents ({as_int(seen.get("documents_read"))} read), '
+                   f'{as_int(seen.get("requests"))} requests, {as_int(seen.get("reports"))} violation reports.</p>')
+        out.append(f'<p>Allowlist form:</p><pre class="diff">{_t(entry.get("policy"))}</pre>')
+        if strict.get("policy"):
+            out.append(f'<p>Strict form:</p><pre class="diff">{_t(strict.get("policy"))}</pre>')
+        out.append(f'<p>{"Strict form: " if strict.get("policy") else "No strict form: "}{_t(strict.get("reason"))}</p>')
+        for finding in (*as_list(entry.get("findings")), *as_list(entry.get("strict_findings"))):
+            out.append(f'<p class="fail">Finding on the proposal: {_t(finding)}</p>')
+        sources = [as_dict(s) for s in as_list(entry.get("sources"))]
+        if sources:
+            out.append('<table><thead><tr><th>directive</th><th>source</th><th class="n">seen</th><th>why</th></tr></thead><tbody>')
+            for source in sources:
+                why = "<br>".join(_t(w) for w in as_list(source.get("why")))
+                out.append(f'<tr><td class="mono">{_t(source.get("directive"))}</td><td class="mono">{_t(source.get("source"))}</td>'
+                           f'<td class="n">{as_int(source.get("count"))}</td><td class="mono">{why}</td></tr>')
+            out.append("</tbody></table>")
+        notes = [as_dict(n) for n in as_list(entry.get("notes"))]
+        if notes:
+            out.append("<p>Not allowed by the proposal:</p><ul>")
+            for note in notes:
+                example = as_list(note.get("why"))
+                out.append(f'<li>{_t(note.get("note"))}{" — e.g. " + _t(example[0]) if example else ""}</li>')
+            out.append("</ul>")
+    out.append(f'<p>A rules file enforcing them in fix mode (also a <span class="mono">.yaml</span> report):</p>'
+               '<pre class="diff">' + "\n".join(_t(line) for line in str(section.get("rules_snippet") or "").split("\n"))
+               + "</pre></section>")
+    return out
+
+
 def render_html(report: dict[str, Any], refresh_seconds: int | None = None) -> bytes:
     head = [
         "<!DOCTYPE html>",
@@ -323,7 +364,7 @@ def render_html(report: dict[str, Any], refresh_seconds: int | None = None) -> b
     head += [f"<title>headeraudit report {_t(report.get('generated'))}</title>", f"<style>{_CSS}</style>", "</head><body>"]
     body = (
         _header(report) + _hosts(report) + _findings(report) + _grades(report)
-        + _fixes(report) + _previews(report) + _csp_reports(report)
+        + _fixes(report) + _previews(report) + _csp_reports(report) + _csp_proposals(report)
     )
     footer = [f"<footer><p>headeraudit {_t(report.get('version'))} · {_t(report.get('schema'))}</p></footer>", "</body></html>"]
     # printable() has removed lone surrogates; backslashreplace is the belt to those braces.

@@ -49,7 +49,9 @@ def build_grades(store: FindingStore, mode: str) -> dict[str, Any]:
     return {"method": GRADE_METHOD, "overall": overall, "hosts": hosts}
 
 
-def build_report(store: FindingStore, ruleset: Ruleset | None, mode: str, now: float) -> dict[str, Any]:
+def build_report(store: FindingStore, ruleset: Ruleset | None, mode: str, now: float,
+                 csp_proposals: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`csp_proposals`: the learned CSP proposals (csp_learning.proposals_section)."""
     findings = []
     for entry in store.sorted_entries():
         item = entry.as_dict()
@@ -95,6 +97,7 @@ def build_report(store: FindingStore, ruleset: Ruleset | None, mode: str, now: f
         "grades": build_grades(store, mode),
         "fix_previews": [p.as_dict() for _, p in sorted(store.fix_previews.items())],
         "csp_reports": [r.as_dict() for r in sorted(store.csp_reports.values(), key=lambda r: (r.host, -r.count, r.directive))],
+        "csp_proposals": csp_proposals or {"rules_snippet": "", "hosts": []},
     }
 
 

@@ -1,0 +1,1 @@
+document.getElementById("evil-js").textContent = "ran";

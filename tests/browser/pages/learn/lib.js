@@ -1,0 +1,1 @@
+document.getElementById("cdn-js").textContent = "ok";
