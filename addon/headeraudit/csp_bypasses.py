@@ -48,6 +48,11 @@ def _by_host() -> tuple[dict[str, tuple[Bypass, ...]], dict[str, tuple[Bypass, .
     return ({k: tuple(v) for k, v in exact.items()}, {k: tuple(v) for k, v in suffixes.items()})
 
 
+def known_host(host: str) -> bool:
+    """Whether a known bypass lives on exactly this host."""
+    return host.lower() in _by_host()[0]
+
+
 def matches(source: HostSource, bypass: Bypass) -> bool:
     """Would the host-source `source` allow a script at `bypass`'s URL?"""
     if source.host.startswith("*."):

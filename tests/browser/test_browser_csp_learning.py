@@ -47,6 +47,8 @@ def serve_learning_site(server: Upstream) -> None:
         body = (PAGES / "learn" / name).read_bytes() if name else b"not a real font"
         if not name.endswith(".png"):
             body = body.replace(b"{port}", port).replace(b"{scheme}", server.scheme.encode())
+        if name.endswith(".html"):  # CR LF line ends: the inline scripts' hashes must be over LF (HTML §13.2.3.5)
+            body = body.replace(b"\n", b"\r\n")
         headers = [("Content-Type", content_type or TYPES[Path(name).suffix]), ("Cache-Control", "no-store"), *extra]
         server.route(path, headers=headers, body=body, host=host)
 

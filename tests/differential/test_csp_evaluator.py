@@ -126,3 +126,43 @@ def test_every_high_csp_evaluator_finding_has_a_headeraudit_finding_of_the_same_
             disagreements.append((policy, finding, sorted(ours)))
     assert not disagreements, "\n".join(map(repr, disagreements[:20]))
     assert len(policies) > 2000 and excepted > 0  # the corpus is what it claims, and the exception is exercised
+
+
+def learned_proposals() -> list[str]:
+    """Both forms of the proposals learned from many sites: every kind of source, inline code,
+    framing, forms, bases; a known bypass host's script; over http and https."""
+    import random
+
+    from headeraudit.csp_learning import CspLearner, Exchange, propose
+    from headeraudit.csp_learning.observations import DESTINATIONS
+
+    urls = ["/a.js", "https://cdn.example/b.js", "http://cdn.example:8080/c", "https://api.example:8443/d", "data:x",
+            "blob:y", "https://www.google.com/recaptcha/api.js", "https://203.0.113.9/x", "wss://site.example/ws",
+            "https://fonts.example/f.woff2", "https://cdnjs.cloudflare.com/ajax/libs/x.js"]
+    html = ["<script>a()</script>", "<script src=/x.js></script>", "<style>p{}</style>", "<b onclick=x()>",
+            "<a href=javascript:y()>", "<form action=https://pay.example/>", "<base href=https://cdn.example/>",
+            "<iframe src=https://frame.example/>", "<p style=color:red>", "<img src=data:image/png;base64,AA>"]
+    out = []
+    pick = random.Random(18)
+    for n in range(400):
+        scheme = pick.choice(("https", "http"))
+        site = f"{scheme}://site.example"
+        learner = CspLearner()
+        learner.globs = ("site.example",)
+        learner.observe(Exchange(site + "/", "GET", 200, "text/html", "document"), "".join(pick.sample(html, pick.randint(0, 6))))
+        for _ in range(pick.randint(0, 10)):
+            url = pick.choice(urls)
+            learner.observe(Exchange(site + url if url.startswith("/") else url, "GET", 200, "", pick.choice(sorted(DESTINATIONS)),
+                                     "cross-site", site + "/"))
+        proposal = propose("site.example", learner.hosts["site.example"])
+        out += [proposal.policy] + ([proposal.strict] if proposal.strict else [])
+    return out
+
+
+def test_no_learned_proposal_has_a_high_csp_evaluator_finding():
+    """CSP learning (issue: a proposal must pass CSP Evaluator with no HIGH finding)."""
+    package = evaluator_dir()
+    policies = learned_proposals()
+    high = [(policy, f) for policy, findings in zip(policies, evaluate(package, policies))
+            for f in findings if f["severity"] == "HIGH"]
+    assert high == [], high[:5]

@@ -21,14 +21,18 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ..csp_bypasses import known_host as known_bypass_host
 from ..store import CspReport
 from .documents import DocumentScan, scan_document
 
-MAX_HOSTS = 256
+# Bounds: learning is for the few sites a person tests, so a learner holds at most about
+# 32 hosts x (14 directives x 64 sources + 4 kinds x 128 hashes) x ~500 bytes = ~20 MB.
+MAX_HOSTS = 32
 MAX_SOURCES = 64  # per directive of a host
-MAX_HASHES = 256  # per kind of inline code of a host
-MAX_NOTES = 32
-MAX_EXAMPLES = 3
+MAX_HASHES = 128  # per kind of inline code of a host
+MAX_NOTES = 32  # distinct notes per host
+MAX_EXAMPLES = 2  # per source, hash or note: the first ones seen
+MAX_EXAMPLE_CHARS = 200
 MAX_STYLESHEETS = 2048  # style sheet URL -> its document, to attribute what a sheet loads
 
 DOCUMENT_TYPES = ("text/html", "application/xhtml+xml")
@@ -88,7 +92,7 @@ def source_expression(url: str, document: Origin) -> str | None:
         port = DEFAULT_PORTS[scheme] if port == DEFAULT_PORTS["http"] else port
     if (host, port) == document[1:] and WEB_SCHEME[scheme] == WEB_SCHEME[document[0]]:
         return "'self'"  # CSP3 §6.7.2.8: 'self' also matches ws/wss of the document's own host and port
-    return origin_text(target)
+    return origin_text((scheme, host, port))
 
 
 @dataclass
@@ -101,7 +105,7 @@ class Why:
     def add(self, example: str) -> None:
         self.count += 1
         if len(self.examples) < MAX_EXAMPLES and example not in self.examples:
-            self.examples.append(example[:300])
+            self.examples.append(example[:MAX_EXAMPLE_CHARS])
 
 
 @dataclass
@@ -280,19 +284,19 @@ class CspLearner:
         if document is None:
             return
         host, origin = document
-        learning = self._host(host)
-        if learning is None:
-            return
-        if exchange.destination == "document":
-            if exchange.method == "POST":  # a form submission (a GET one looks like any link)
-                learning.requests += 1
-                _allow(learning, "form-action", exchange.url, origin, f"{exchange.method} {exchange.url}")
-            return
-        directive = DESTINATIONS.get(exchange.destination) if exchange.destination else _content_directive(exchange.content_type)
-        if directive is None:
+        navigation = exchange.destination == "document" or (not exchange.destination and exchange.content_type in DOCUMENT_TYPES)
+        if navigation:  # only a form submits with POST (a GET one looks like any link, which CSP does not govern)
+            directive: str | None = "form-action" if exchange.method == "POST" else None
+        elif exchange.destination:
+            directive = DESTINATIONS.get(exchange.destination)
+        else:
+            directive = _content_directive(exchange.content_type)
+        learning = self._host(host) if directive is not None else None
+        if learning is None or directive is None:
             return
         learning.requests += 1
-        _allow(learning, directive, exchange.url, origin, f"{exchange.destination or exchange.content_type} {exchange.url}")
+        what = exchange.method if navigation else exchange.destination or exchange.content_type
+        _allow(learning, directive, exchange.url, origin, f"{what} {exchange.url}")
         if directive == "style-src":
             sheet = exchange.url.split("#", 1)[0]
             self._stylesheets[sheet] = (host, origin)
@@ -355,6 +359,13 @@ def _allow(learning: HostLearning, directive: str, url: str, document: Origin, w
     source = source_expression(url, document)
     if source is None:
         return
+    target = origin_of(url)
+    if directive in SCRIPT_DIRECTIVES and not source.startswith("'") and target and known_bypass_host(target[1]):
+        # A host serving JSONP or old AngularJS: allowing the origin would allow those too
+        # (csp-allowlist-bypass), so the script's own URL is listed (CSP3 §6.7.2.8: a path not
+        # ending in "/" matches exactly).
+        path = urlsplit(url.strip()).path or "/"
+        source += path
     if directive == "object-src":
         learning.note("a plugin (<object>, <embed>) loads: the proposal keeps object-src 'none'", why)
     elif source in ("data:", "blob:") and directive in SCRIPT_DIRECTIVES:
