@@ -187,3 +187,24 @@ async def test_an_error_while_learning_is_contained(caplog, monkeypatch):
         flow = exchange()
         through(addon, flow)
         assert flow.response.status_code == 200 and "internal error" in caplog.text and "boom" in caplog.text
+
+
+async def test_learning_again_with_the_rules_file_of_a_proposal_refines_it(tmp_path):
+    """The loop: a run previewing (or enforcing) a learned proposal while learning starts from it."""
+    first = HeaderAudit()
+    path = tmp_path / "csp.yaml"
+    with taddons.context(first) as tctx:
+        tctx.configure(first, headeraudit_csp_learn=["site.example"])
+        through(first, exchange())
+        first.write_reports([str(path)])
+        (learned,) = first.csp_proposals()
+    again = HeaderAudit()
+    with taddons.context(again) as tctx:
+        tctx.configure(again, headeraudit_rules=str(path), headeraudit_mode="fix", headeraudit_csp_preview="report-only",
+                       headeraudit_csp_learn=["site.example"])
+        (seeded,) = again.csp_proposals()
+        assert (seeded.policy, seeded.strict) == (learned.policy, learned.strict)
+        through(again, exchange("api.example", "/v1", content_type=b"application/json", body=b"{}",
+                                request_headers=[(b"sec-fetch-dest", b"empty"), (b"referer", b"https://site.example/")]))
+        (refined,) = again.csp_proposals()
+        assert "connect-src https://api.example" in refined.policy

@@ -446,3 +446,16 @@ def test_the_report_section(ruleset) -> None:
     assert section["hosts"][0]["host"] == "site.example" and section["hosts"][0]["rules_snippet"]
     assert section["rules_snippet"].startswith("# headeraudit rules")
     assert proposals_section([], ruleset, REPORT_PATH) == {"rules_snippet": "", "hosts": []}
+
+
+def test_a_proposal_of_earlier_seeds_the_learner_so_a_later_run_refines_it() -> None:
+    first = propose("site.example", host(learned_site()))
+    learning = learner()
+    learning.seed("site.example", f"{first.policy}; report-uri {REPORT_PATH}", "csp.yaml")
+    learning.seed("site.example", first.policy, "csp.yaml")  # (a reload seeds again: nothing changes)
+    learning.seed("other.example", first.policy, "csp.yaml")  # not learned: not seeded
+    assert set(learning.hosts) == {"site.example"}
+    assert propose("site.example", host(learning)).policy == first.policy
+    sub(learning, "https://new.example/x.js", "script")
+    refined = propose("site.example", host(learning)).policy
+    assert "script-src 'self' https://cdn.example https://new.example 'sha256-" in refined

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ..csp_bypasses import known_host as known_bypass_host
+from ..parsers.csp import parse_csp
 from ..store import CspReport
 from .documents import DocumentScan, scan_document
 
@@ -50,6 +51,10 @@ DESTINATIONS = {
 REPORTED = {"script-src-elem": "script-src", "style-src-elem": "style-src"}
 SCRIPT_DIRECTIVES = ("script-src", "worker-src")
 HASH_KINDS = ("script", "style", "script-attr", "style-attr")
+SEEDED_HASHES = {"script-src": "script", "style-src": "style", "script-src-attr": "script-attr", "style-src-attr": "style-attr"}
+SEEDED_DIRECTIVES = ("script-src", "style-src", "img-src", "font-src", "connect-src", "media-src", "frame-src",
+                     "worker-src", "manifest-src", "base-uri", "form-action", "frame-ancestors")
+SEED_SKIPPED = ("'none'", "'strict-dynamic'", "'unsafe-hashes'", "'report-sample'")
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 WEB_SCHEME = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
@@ -189,6 +194,7 @@ class CspLearner:
         self.hosts: dict[str, HostLearning] = {}
         self._stylesheets: OrderedDict[str, tuple[str, Origin]] = OrderedDict()  # sheet URL -> document host, origin
         self.hosts_dropped = 0  # learned hosts past MAX_HOSTS
+        self._seeded: set[tuple[str, str]] = set()  # (host, policy) seeded already
 
     def learns(self, host: str) -> bool:
         host = host.lower()
@@ -200,8 +206,10 @@ class CspLearner:
             count = len(self.hosts)
             self.hosts.clear()
             self._stylesheets.clear()
+            self._seeded.clear()
             self.hosts_dropped = 0
             return count
+        self._seeded = {seeded for seeded in self._seeded if seeded[0] != host.lower()}
         return 1 if self.hosts.pop(host.lower(), None) is not None else 0
 
     def _host(self, host: str) -> HostLearning | None:
@@ -315,6 +323,33 @@ class CspLearner:
         if self.learns(origin[1]):
             return origin[1], origin
         return self._stylesheets.get(referer.split("#", 1)[0])
+
+    # ------------------------------------------------------------------ a proposal of earlier
+    def seed(self, host: str, policy: str, where: str) -> None:
+        """Start a learned host from a policy learned before (a proposal a rules file enforces or
+        previews): a later run then refines it rather than starting over. Its sources and hashes
+        are taken as seen; what the policy denies ('none') or how it reports is not."""
+        host = host.lower()
+        if not self.learns(host) or (host, policy) in self._seeded:
+            return
+        learning = self._host(host)
+        if learning is None:
+            return
+        self._seeded.add((host, policy))
+        why = f"in the proposal of {where}"
+        for parsed in parse_csp([policy]):
+            for name, tokens in parsed.directives.items():
+                kind = SEEDED_HASHES.get(name)
+                for token in tokens:
+                    lower = token.lower()
+                    if lower in SEED_SKIPPED or name in ("default-src", "object-src", "report-uri", "report-to"):
+                        continue
+                    if kind is not None and lower.startswith(("'sha256-", "'sha384-", "'sha512-")):
+                        learning.add_hash(kind, token, "", why)
+                    elif name in SEEDED_DIRECTIVES:
+                        learning.add_source(name, token, why)
+            if "upgrade-insecure-requests" in parsed.directives:
+                learning.schemes.add("https")
 
     # ------------------------------------------------------------------ reports
 

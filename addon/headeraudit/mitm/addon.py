@@ -122,6 +122,8 @@ class HeaderAudit:
         self.learner.globs = settings.csp_learn
         if settings.csp_learn:
             self._learned_globs = settings.csp_learn
+            for rule_id, pattern, policy in learned_fixes(ruleset):  # a proposal enforced or previewed: refined
+                self.learner.seed(pattern, policy, f"{ruleset.path} ({rule_id})")
         # The reserved path is answered while something sends reports to it: the CSP preview,
         # the learning policy, or a fix of the rules (a learned proposal's reports there).
         csp_reports = settings.csp_report_endpoint is not None or bool(settings.csp_learn) or reports_to(ruleset, CSP_REPORT_PATH)
@@ -454,6 +456,15 @@ class HeaderAudit:
         csp_rules = csp_fix_rules(self.ruleset) if self.ruleset else []
         parts.append(rules_snippet(proposals, csp_rules, CSP_REPORT_PATH))
         return terminal_safe_lines("\n".join(parts))
+
+
+def learned_fixes(ruleset: Ruleset) -> list[tuple[str, str, str]]:
+    """(rule, host, policy) of the CSP fixes set per host name (not per glob), as a learned
+    proposal's rules file sets them."""
+    by_id = {rule.id: rule for rule in ruleset.rules}
+    return [(rule_id, pattern, value) for rule_id in csp_fix_rules(ruleset)
+            for pattern, value in (by_id[rule_id].fix.hosts if by_id[rule_id].fix else ())  # type: ignore[union-attr]
+            if not any(c in pattern for c in "*?[")]
 
 
 def render_proposal(proposal: Proposal) -> str:
