@@ -122,7 +122,23 @@ def hostile() -> dict[str, Any]:
         "host": SCRIPT, "document_uri": JS_URL, "directive": ATTRIBUTE_BREAK, "blocked_uri": ANSI,
         "sample": LONE_SURROGATES + BIDI, "disposition": MARKDOWN, "count": 1,
     })
+    report["csp_proposals"] = hostile_proposals()
     return report
+
+
+def hostile_proposals() -> dict[str, Any]:
+    """A learned proposal whose host, sources and examples come from a hostile site, its rules
+    file written by the real code."""
+    from headeraudit.csp_learning import Proposal, rules_snippet
+    from headeraudit.csp_learning.proposal import Source
+
+    sources = (Source("script-src", SCRIPT + ANSI, 1, (JS_URL + CRLF, BIDI + LONE_SURROGATES)),
+               Source(ATTRIBUTE_BREAK, MARKDOWN, 2, ()))
+    proposal = Proposal(SCRIPT + BIDI, f"default-src 'none'; script-src {SCRIPT}{ANSI}{LONE_SURROGATES}", None,
+                        ATTRIBUTE_BREAK + CRLF, sources, (Source("", SCRIPT + NON_BMP, 1, (ANSI,)),), 1, 1, 2, 3,
+                        (ATTRIBUTE_BREAK,), (ENTITY,))
+    snippet = rules_snippet([proposal], ["csp-missing", SCRIPT], "/.well-known/headeraudit/csp-report")
+    return {"rules_snippet": snippet, "hosts": [{**proposal.as_dict(), "rules_snippet": snippet}]}
 
 
 def big(hosts: int = 150, rules: int = 80) -> dict[str, Any]:

@@ -299,3 +299,13 @@ def test_hostile_grade_and_severity_do_not_pick_css_classes():
     report["findings"][0].update(rule="made-up-rule", severity="<b>critical</b>")
     html, _ = parse(report)
     assert '<span class="badge ">&lt;b&gt;critical&lt;/b&gt;</span>' in html
+
+
+def test_learned_csp_proposals_section():
+    from report_fixtures import hostile
+
+    report = hostile()
+    page = render_html(report).decode()
+    assert '<section id="csp-proposals">' in page and "Learned Content-Security-Policies" in page
+    assert "Finding on the proposal" in page and "Not allowed by the proposal" in page
+    assert '<section id="csp-proposals">' not in render_html(sample("audit")).decode()  # nothing learned: no section

@@ -168,3 +168,21 @@ def test_report_package_imports_without_mitmproxy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['.html', '.json', '.md', '.sarif', '.xml', '.yaml']"
+
+
+def test_the_yaml_report_is_the_rules_file_printable_and_exact():
+    """The learned proposals' rules file: hostile hosts and sources stay data (YAML escapes, in
+    printable ASCII), and read back they are exactly what was learned."""
+    import yaml
+
+    from report_fixtures import FORBIDDEN_RAW, hostile, sample
+
+    report = hostile()
+    text = render_csp_rules(report).decode("ascii")
+    for char in FORBIDDEN_RAW:
+        assert char not in text
+    (entry,) = report["csp_proposals"]["hosts"]
+    loaded = yaml.safe_load(text)
+    value = loaded["override"]["csp-missing"]["fix"]["hosts"][entry["host"]]
+    assert value == entry["policy"] + "; report-uri /.well-known/headeraudit/csp-report"
+    assert b"no Content-Security-Policy was learned" in render_csp_rules(sample("audit"))

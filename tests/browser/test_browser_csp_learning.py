@@ -209,3 +209,40 @@ def test_learned_csp_enforced_breaks_nothing_and_blocks_the_unseen(scheme: str, 
     finally:
         server.close()
 
+
+
+def test_the_previewed_proposal_reports_what_it_would_block_and_is_refined(browser: BrowserFactory,
+                                                                          mitmdump: MitmDumpFactory, tmp_path: Path) -> None:
+    """The loop's second step: the learned rules file in fix mode with the report-only preview,
+    still learning. A page changed after learning runs whole (report-only), its new script is
+    reported (csp_reports) and the rewritten rules file allows it."""
+    server = Upstream()
+    try:
+        serve_learning_site(server)
+        site = f"http://site.test:{server.port}"
+        rules, preview_json = tmp_path / "csp.yaml", tmp_path / "preview.json"
+        learn = [f"headeraudit_csp_learn={host}" for host in LEARNED]
+        proxy = start_proxy(mitmdump, *learn, f"headeraudit_report={rules}")
+        b = proxied_browser(browser, proxy)
+        browse(b, site)
+        b.quit()
+        assert proxy.stop() == 0, proxy.output
+        assert "evil.test" not in rules.read_text()
+
+        proxy = start_proxy(mitmdump, *learn, "headeraudit_mode=fix", "headeraudit_csp_preview=report-only",
+                            f"headeraudit_rules={rules}", f"headeraudit_report={rules}", f"headeraudit_report={preview_json}")
+        b = proxied_browser(browser, proxy)
+        b.open(site + "/tampered.html")
+        b.wait_text("evil-js", "ran")  # report-only: nothing is blocked
+        b.wait_text("inline-js", "changed")
+        b.wait_until("the preview's reports", lambda: any(
+            v.startswith("report script-src-elem") and "evil.test" in v for v in b.driver.execute_script("return window.violations")))
+        b.quit()
+        assert proxy.stop() == 0, proxy.output
+        report = load_report(preview_json, load_schema())
+        assert any("evil.test" in r["blocked_uri"] and r["disposition"] == "report" for r in report["csp_reports"]), \
+            report["csp_reports"]
+        refined = rules.read_text()
+        assert f"http://evil.test:{server.port}" in refined and f"http://cdn.test:{server.port}" in refined, refined
+    finally:
+        server.close()

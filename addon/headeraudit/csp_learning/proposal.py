@@ -17,7 +17,6 @@ on a proposal is shown with it, never hidden.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -199,9 +198,28 @@ def rules_snippet(proposals: Sequence[Proposal], csp_rules: Sequence[str], repor
     lines += [f"  {first}:", "    fix:", "      hosts: &learned"]
     for proposal in proposals:
         value = f"{enforced(proposal)}; report-uri {report_path}"
-        lines.append(f"        {json.dumps(proposal.host)}: {json.dumps(value, ensure_ascii=False)}")
+        lines.append(f"        {yaml_quoted(proposal.host)}: {yaml_quoted(value)}")
     lines += [f"  {rule_id}: {{fix: {{hosts: *learned}}}}" for rule_id in others]
     return "\n".join(lines) + "\n"
+
+
+def yaml_quoted(text: str) -> str:
+    """A YAML double-quoted scalar (YAML 1.2 §7.3.1) holding `text` exactly, in printable ASCII:
+    values come from the network, and the file is read by people and by terminals too."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
 
 def csp_fix_rules(ruleset: Ruleset) -> list[str]:

@@ -330,6 +330,9 @@ class HeaderAudit:
         counts = ", ".join(f"{totals[s]} {s}" for s in reversed(SEVERITIES) if totals[s]) or "no findings"
         where = f"; report: {', '.join(written)}" if written else ""
         logger.info(f"headeraudit: {self.store.flows_audited} flows audited, {len(self.store.entries)} distinct findings ({counts}){where}")
+        if self.learner.hosts:
+            logger.info(terminal_safe(f"headeraudit: a CSP was learned for {', '.join(sorted(self.learner.hosts))[:300]} "
+                                      f"(headeraudit.csp_proposal; a .yaml report is the rules file enforcing it)"))
         if not self.store.flows_audited:
             left_out = self._filtered_out
             why = (f"headeraudit_filter {settings.filter!r} matched none of {left_out} responses" if left_out and settings
